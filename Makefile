@@ -1,0 +1,70 @@
+# eventapp — the README's commands. Needs Python 3.11+; everything else is installed into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 4
+export FLASK_APP := eventapp
+
+.PHONY: compile-translations run serve test bench lint format translations migration check-system clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eventapp needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+compile-translations: | $(BIN)/python
+	@$(BIN)/pybabel compile -d eventapp/translations 2>/dev/null || $(BIN)/pybabel compile -d eventapp/translations
+
+check-system: $(VENV)/.installed
+	@$(BIN)/python -m eventapp.syscheck
+
+## make run: install, migrate, load the demo Innovationstag on first start, serve on http://$(HOST):$(PORT)
+run: $(VENV)/.installed compile-translations check-system
+	$(BIN)/eventapp db upgrade
+	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/eventapp run --host $(HOST) --port $(PORT)
+
+## make serve: the same app under gunicorn with several workers
+serve: $(VENV)/.installed compile-translations check-system
+	$(BIN)/eventapp db upgrade
+	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'eventapp:create_app()'
+
+## make test: install test dependencies and run the suite
+test: $(VENV)/.installed-test compile-translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make bench: benchmarks, printed as a table
+bench: $(VENV)/.installed-test compile-translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check eventapp tests bench
+	$(BIN)/ruff format --check eventapp tests bench
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format eventapp tests bench
+	$(BIN)/ruff check --fix eventapp tests bench
+
+## make translations: extract strings and update the English catalogue
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eventapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d eventapp/translations
+
+## make migration: regenerate the schema migration from the models (before the first release)
+migration: $(VENV)/.installed
+	$(BIN)/python -m eventapp.migrations.regenerate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,160 @@
+"""eventapp: event and workshop manager for the Innovationstag."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import AnonymousUserMixin
+
+from eventapp import config as settings
+from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: paths, config, extensions, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("EVENTAPP_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+    )
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Layer defaults, instance/config.py, EVENTAPP_* variables and test settings."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(settings.from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        database = Path(app.instance_path) / "eventapp.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    from eventapp.database import engine_options
+
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config),
+    )
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Read the secret key from instance/secret_key, generating it on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        key = secrets.token_hex(32)
+        try:
+            with open(path, "x", encoding="ascii") as handle:
+                handle.write(key)
+            path.chmod(0o600)
+        except FileExistsError:
+            pass  # another worker wrote it first
+    return path.read_text(encoding="ascii").strip()
+
+
+class Anonymous(AnonymousUserMixin):
+    """A visitor without an organiser login."""
+
+    def can(self, role: object) -> bool:
+        return False
+
+
+def select_locale() -> str:
+    """Pick the visitor's language: their explicit choice, else German."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions and the database engine hooks."""
+    from eventapp import models
+    from eventapp.database import configure_engine, write_intent
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PACKAGE / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Bitte melden Sie sich an, um diese Seite zu sehen.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_organiser(user_id: str) -> models.Organiser | None:
+        organiser_id, _, nonce = user_id.partition(":")
+        if not organiser_id.isdigit():
+            return None
+        organiser = db.session.get(models.Organiser, int(organiser_id))
+        if organiser is None or organiser.session_nonce != nonce or not organiser.active:
+            return None
+        return organiser
+
+    with app.app_context():
+        configure_engine(app, db.engine)
+
+    @app.before_request
+    def _mark_read_only_requests() -> None:
+        write_intent.set(request.method not in {"GET", "HEAD", "OPTIONS"})
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the public site, the organiser area, exports and login."""
+    from eventapp.views import auth, organiser, public
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(organiser.bp)
+    app.register_blueprint(public.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors with readable pages in the visitor's language."""
+    from eventapp.views import errors
+
+    errors.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Add the localtime filter and the values every page needs."""
+    from eventapp.views import template_helpers
+
+    template_helpers.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the eventapp command-line commands."""
+    from eventapp import cli
+
+    cli.register(app)

@@ -1,0 +1,65 @@
+"""The `eventapp` command: a Flask CLI group with the project's own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from eventapp.extensions import db
+from eventapp.models import Organiser, OrganiserRole
+
+
+def register(app: Flask) -> None:
+    """Add the project's commands to the app's CLI."""
+    app.cli.add_command(create_organiser)
+
+
+@click.command("create-organiser")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in OrganiserRole]),
+    default=OrganiserRole.STAFF.value,
+    show_default=True,
+    help="admin, staff or checkin (badge desk only).",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create an organiser account (or reset its password and role)."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter("not an e-mail address", param_hint="EMAIL")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        raise click.BadParameter("the password needs at least 10 characters")
+    organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email))
+    created = organiser is None
+    if organiser is None:
+        organiser = Organiser(email=email)
+        db.session.add(organiser)
+    organiser.name = name or organiser.name or email.split("@")[0]
+    organiser.role = OrganiserRole(role)
+    organiser.active = True
+    organiser.set_password(password)
+    db.session.commit()
+    click.echo(f"{'Created' if created else 'Updated'} organiser {email} ({role}).")
+
+
+def _create_app() -> Flask:
+    from eventapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Manage eventapp: run, db upgrade, seed-demo, create-organiser, send-mail, badges …"""

@@ -1,0 +1,91 @@
+"""Every setting with a safe default; environment variables prefixed EVENTAPP_ override them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Database URL; empty means SQLite in instance/eventapp.sqlite3.
+    "SQLALCHEMY_DATABASE_URI": "",
+    # Seconds a SQLite writer waits for the lock before giving up (then: 503, input kept).
+    "SQLITE_BUSY_TIMEOUT": 15,
+    # Seconds a PostgreSQL statement may wait for a row lock before giving up (then: 503).
+    "LOCK_TIMEOUT": 15,
+    # Secret for sessions and CSRF; empty means: generate once into instance/secret_key.
+    "SECRET_KEY": "",
+    # Default language of the site; the visitor's choice is kept in the session.
+    "BABEL_DEFAULT_LOCALE": "de",
+    # Languages offered by the language switch.
+    "LANGUAGES": ["de", "en"],
+    # Default time zone for new events.
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+    # CSRF tokens never expire while a form is open (WCAG 2.2.1); the session still guards them.
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Storage for rate limits; use redis://127.0.0.1:6379 when running several hosts.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Login attempts allowed per client address.
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    # Registrations allowed per client address (load tests raise it).
+    "REGISTER_RATE_LIMIT": "20 per minute",
+    # Whether rate limits apply at all.
+    "RATELIMIT_ENABLED": True,
+    # Cookies only over HTTPS; switch on behind TLS.
+    "SESSION_COOKIE_SECURE": False,
+    # Session cookie is not readable from scripts.
+    "SESSION_COOKIE_HTTPONLY": True,
+    # Session cookie is not sent on cross-site sub-requests.
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Public base URL used in e-mails, iCal and PDFs (no trailing slash).
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Mail: "file" writes .eml files to instance/mail/, "smtp" sends through the server below.
+    "MAIL_BACKEND": "file",
+    # Folder for .eml files with MAIL_BACKEND=file; empty means instance/mail.
+    "MAIL_FILE_DIR": "",
+    # SMTP host for MAIL_BACKEND=smtp.
+    "MAIL_SERVER": "127.0.0.1",
+    # SMTP port for MAIL_BACKEND=smtp.
+    "MAIL_PORT": 25,
+    # SMTP user name (empty: no login).
+    "MAIL_USERNAME": "",
+    # SMTP password.
+    "MAIL_PASSWORD": "",
+    # Use STARTTLS after connecting.
+    "MAIL_USE_TLS": False,
+    # Sender address of all mails.
+    "MAIL_FROM": "Innovationsbüro Fachkräfte für die Region <kontakt@fachkraeftebuero.de>",
+    # Seconds to wait for the SMTP server.
+    "MAIL_TIMEOUT": 10,
+    # Attempts before a mail is marked failed.
+    "MAIL_MAX_ATTEMPTS": 8,
+    # Deliver queued mail right after the request that wrote it commits.
+    "MAIL_SEND_AFTER_COMMIT": True,
+    # Largest request body in bytes.
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+}
+
+INT_KEYS = {"SQLITE_BUSY_TIMEOUT", "LOCK_TIMEOUT", "MAIL_PORT", "MAIL_TIMEOUT", "MAIL_MAX_ATTEMPTS"}
+BOOL_KEYS = {
+    "RATELIMIT_ENABLED",
+    "SESSION_COOKIE_SECURE",
+    "MAIL_USE_TLS",
+    "MAIL_SEND_AFTER_COMMIT",
+}
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Read EVENTAPP_* variables (EVENTAPP_DATABASE_URL for the database) into settings."""
+    settings: dict[str, Any] = {}
+    if environ.get("EVENTAPP_DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = environ["EVENTAPP_DATABASE_URL"]
+    for key in DEFAULTS:
+        value = environ.get(f"EVENTAPP_{key}")
+        if value is None:
+            continue
+        if key in INT_KEYS:
+            settings[key] = int(value)
+        elif key in BOOL_KEYS:
+            settings[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            settings[key] = value
+    return settings

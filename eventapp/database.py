@@ -1,0 +1,71 @@
+"""Engine settings: SQLite in WAL with BEGIN IMMEDIATE for writers, lock timeouts on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+# True while the current unit of work may write: SQLite then takes the write lock at BEGIN,
+# so a transaction never has to upgrade a read lock (which fails at once when contended).
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Run the enclosed unit of work with a deferred (read) transaction on SQLite."""
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+
+
+def engine_options(uri: str, app_config: dict[str, Any]) -> dict[str, Any]:
+    """Return create_engine() options for the database URL."""
+    if uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": app_config["SQLITE_BUSY_TIMEOUT"]}}
+    if uri.startswith("postgresql"):
+        timeout_ms = int(app_config["LOCK_TIMEOUT"]) * 1000
+        return {
+            "pool_pre_ping": True,
+            "connect_args": {"options": f"-c lock_timeout={timeout_ms}"},
+        }
+    return {}
+
+
+def install_sqlite_hooks(engine: Engine, busy_timeout_s: int) -> None:
+    """Switch SQLite to WAL, foreign keys on, and explicit BEGIN (IMMEDIATE for writers)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself instead of pysqlite.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s) * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def configure_engine(app: Flask, engine: Engine) -> None:
+    """Install the per-dialect hooks on the app's engine."""
+    if engine.dialect.name == "sqlite":
+        install_sqlite_hooks(engine, app.config["SQLITE_BUSY_TIMEOUT"])
+
+
+def is_lock_timeout(error: OperationalError) -> bool:
+    """Tell whether a database error means a lock could not be had in time."""
+    text = str(error.orig).lower()
+    return "database is locked" in text or "lock timeout" in text or "lock_timeout" in text

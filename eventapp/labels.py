@@ -1,0 +1,68 @@
+"""User-facing names of the model's choices, in the visitor's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from eventapp.models import (
+    ActivityKind,
+    EnrolmentStatus,
+    OrganiserRole,
+    ParticipantRole,
+    RegistrationStatus,
+)
+
+KIND_LABELS = {
+    ActivityKind.PLENARY: _l("Plenum"),
+    ActivityKind.WORKSHOP: _l("Workshop"),
+    ActivityKind.EXCHANGE_CIRCLE: _l("Erfahrungsaustauschkreis"),
+    ActivityKind.AWARD_CEREMONY: _l("Preisverleihung"),
+    ActivityKind.BREAK: _l("Pause"),
+    ActivityKind.NETWORKING: _l("Netzwerken"),
+}
+
+PARTICIPANT_ROLE_LABELS = {
+    ParticipantRole.PARTICIPANT: _l("Teilnehmer/in"),
+    ParticipantRole.SPEAKER: _l("Referent/in"),
+    ParticipantRole.PRESS: _l("Presse"),
+    ParticipantRole.STAFF: _l("Team"),
+    ParticipantRole.VIP: _l("Ehrengast"),
+}
+
+ORGANISER_ROLE_LABELS = {
+    OrganiserRole.ADMIN: _l("Administration"),
+    OrganiserRole.STAFF: _l("Organisationsteam"),
+    OrganiserRole.CHECKIN: _l("Einlass"),
+}
+
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.CONFIRMED: _l("bestätigt"),
+    RegistrationStatus.WAITLISTED: _l("Warteliste"),
+    RegistrationStatus.CANCELLED: _l("storniert"),
+}
+
+ENROLMENT_STATUS_LABELS = {
+    EnrolmentStatus.CONFIRMED: _l("bestätigt"),
+    EnrolmentStatus.WAITLISTED: _l("Warteliste"),
+    EnrolmentStatus.CANCELLED: _l("storniert"),
+}
+
+# The 16 federal states; names are proper nouns and stay German in both languages.
+FEDERAL_STATES = [
+    "Baden-Württemberg",
+    "Bayern",
+    "Berlin",
+    "Brandenburg",
+    "Bremen",
+    "Hamburg",
+    "Hessen",
+    "Mecklenburg-Vorpommern",
+    "Niedersachsen",
+    "Nordrhein-Westfalen",
+    "Rheinland-Pfalz",
+    "Saarland",
+    "Sachsen",
+    "Sachsen-Anhalt",
+    "Schleswig-Holstein",
+    "Thüringen",
+]

@@ -1,0 +1,484 @@
+"""The data model: events, rooms, activities, people, networks, registrations, organisers, mail."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from eventapp.extensions import db
+from eventapp.timezones import DEFAULT_ZONE, UTCDateTime, utcnow
+
+
+class ActivityKind(enum.StrEnum):
+    """What sort of programme item an activity is."""
+
+    PLENARY = "plenary"
+    WORKSHOP = "workshop"
+    EXCHANGE_CIRCLE = "exchange_circle"
+    AWARD_CEREMONY = "award_ceremony"
+    BREAK = "break"
+    NETWORKING = "networking"
+
+
+# Kinds that take enrolments with a seat limit by default.
+ENROLMENT_KINDS = frozenset({ActivityKind.WORKSHOP, ActivityKind.EXCHANGE_CIRCLE})
+
+
+class PersonRole(enum.StrEnum):
+    """How a person takes part in an activity."""
+
+    SPEAKER = "speaker"
+    MODERATOR = "moderator"
+
+
+class ParticipantRole(enum.StrEnum):
+    """The role a registered person has on the day (printed on the badge)."""
+
+    PARTICIPANT = "participant"
+    SPEAKER = "speaker"
+    PRESS = "press"
+    STAFF = "staff"
+    VIP = "vip"
+
+
+class RegistrationStatus(enum.StrEnum):
+    """Where a registration for the day stands."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    """Where a registration's place in one activity stands."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class OrganiserRole(enum.StrEnum):
+    """What an organiser account may do."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    CHECKIN = "checkin"
+
+
+class MailStatus(enum.StrEnum):
+    """Delivery state of a queued e-mail."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(kind: type[enum.StrEnum], length: int = 20) -> sa.Enum:
+    """Store a StrEnum by value as a portable VARCHAR with a CHECK constraint."""
+    return sa.Enum(
+        kind,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class TimestampMixin:
+    """Creation and last-change times, in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Event(TimestampMixin, db.Model):
+    """One Innovationstag (or any other event): its day(s), place and registration rules."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        sa.CheckConstraint("ends_on >= starts_on", name="dates_ordered"),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint(
+            "capacity IS NULL OR seats_taken <= capacity", name="seats_within_capacity"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    subtitle: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_ZONE)
+    venue: Mapped[str] = mapped_column(sa.String(200), default="")
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    organiser_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Overall number of people for the day; None means no limit.
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    # Confirmed registrations for the day, kept by the registration service.
+    seats_taken: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # At most this many confirmed delegates per network; None means no limit.
+    per_network_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    published: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Bumped whenever the published programme changes; keys caches of PDFs and feeds.
+    programme_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    rooms: Mapped[list[Room]] = relationship(
+        back_populates="event", order_by="Room.position, Room.name", cascade="all, delete-orphan"
+    )
+    activities: Mapped[list[Activity]] = relationship(
+        back_populates="event",
+        order_by="Activity.starts_at, Activity.id",
+        cascade="all, delete-orphan",
+    )
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+    @property
+    def days(self) -> list[date]:
+        """Return each calendar day of the event."""
+        count = (self.ends_on - self.starts_on).days + 1
+        return [date.fromordinal(self.starts_on.toordinal() + i) for i in range(count)]
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"
+
+
+class Room(db.Model):
+    """A room at the venue with its seat count and access notes."""
+
+    __tablename__ = "room"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "name", name="uq_room_event_name"),
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    capacity: Mapped[int] = mapped_column(sa.Integer)
+    # Floor, step-free access, hearing loop and the like.
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Column order in the timetable grid.
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="rooms")
+    activities: Mapped[list[Activity]] = relationship(back_populates="room")
+
+    def __repr__(self) -> str:
+        return f"<Room {self.name}>"
+
+
+class Person(TimestampMixin, db.Model):
+    """A speaker or moderator."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # Academic or official title, e.g. "Dr." or "Staatssekretär".
+    title: Mapped[str] = mapped_column(sa.String(120), default="")
+    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+
+    appearances: Mapped[list[ActivityPerson]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        """Return the name with its title, as printed in the programme."""
+        return f"{self.title} {self.name}".strip()
+
+    def __repr__(self) -> str:
+        return f"<Person {self.name}>"
+
+
+class ActivityPerson(db.Model):
+    """A person's part (speaker or moderator) in one activity."""
+
+    __tablename__ = "activity_person"
+
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[PersonRole] = mapped_column(_enum(PersonRole), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    activity: Mapped[Activity] = relationship(back_populates="people")
+    person: Mapped[Person] = relationship(back_populates="appearances")
+
+
+class Activity(TimestampMixin, db.Model):
+    """One item of the programme: a talk, workshop, exchange circle, ceremony or break."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint("seats_taken >= 0", name="seats_not_negative"),
+        sa.CheckConstraint(
+            "capacity IS NULL OR seats_taken <= capacity", name="seats_within_capacity"
+        ),
+        sa.Index("ix_activity_event_start", "event_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stable identity for iCal UID and frab guid; never changes.
+    uid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    room_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("room.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[ActivityKind] = mapped_column(_enum(ActivityKind))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Seat limit; None means unlimited (no enrolment needed).
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    # Confirmed enrolments that count against the capacity, kept by the registration service.
+    seats_taken: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # Participants choose this activity when registering (workshops, exchange circles).
+    requires_enrolment: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    cancelled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # The organiser confirmed that overlapping this activity's room is deliberate.
+    overlap_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # iCal SEQUENCE: goes up when time, room, title or cancellation change.
+    revision: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="activities")
+    room: Mapped[Room | None] = relationship(back_populates="activities")
+    people: Mapped[list[ActivityPerson]] = relationship(
+        back_populates="activity",
+        cascade="all, delete-orphan",
+        order_by="ActivityPerson.role, ActivityPerson.position",
+    )
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan"
+    )
+
+    @property
+    def speakers(self) -> list[Person]:
+        """Return the speakers in their order."""
+        return [p.person for p in self.people if p.role == PersonRole.SPEAKER]
+
+    @property
+    def moderators(self) -> list[Person]:
+        """Return the moderators in their order."""
+        return [p.person for p in self.people if p.role == PersonRole.MODERATOR]
+
+    @property
+    def seats_left(self) -> int | None:
+        """Return free seats, or None when the activity has no seat limit."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def duration_minutes(self) -> int:
+        """Return the length in whole minutes."""
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.title!r}>"
+
+
+class Network(db.Model):
+    """One of the regional skilled-labour networks (Fachkräftenetzwerke)."""
+
+    __tablename__ = "network"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    region: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Federal state (Bundesland), full German name.
+    state: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    website: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    def __repr__(self) -> str:
+        return f"<Network {self.name}>"
+
+
+class Registration(TimestampMixin, db.Model):
+    """One person registered for one event."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "email", name="uq_registration_event_email"),
+        sa.Index("ix_registration_event_status", "event_id", "status"),
+        sa.Index("ix_registration_event_last_name", "event_id", "last_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    salutation: Mapped[str] = mapped_column(sa.String(40), default="")
+    title: Mapped[str] = mapped_column(sa.String(60), default="")
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    network_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("network.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[str] = mapped_column(sa.String(60), default="")
+    # Stored lower-cased; one registration per address and event.
+    email: Mapped[str] = mapped_column(sa.String(254))
+    role: Mapped[ParticipantRole] = mapped_column(
+        _enum(ParticipantRole), default=ParticipantRole.PARTICIPANT
+    )
+    # Language for e-mails and the manage page.
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    accessibility_needs: Mapped[str] = mapped_column(sa.Text, default="")
+    dietary_wishes: Mapped[str] = mapped_column(sa.Text, default="")
+    privacy_consent_version: Mapped[str] = mapped_column(sa.String(40))
+    privacy_consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    photo_consent: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    photo_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[RegistrationStatus] = mapped_column(
+        _enum(RegistrationStatus), default=RegistrationStatus.CONFIRMED
+    )
+    # SHA-256 of the private manage-link token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # SHA-256 of the read-only calendar-feed token.
+    calendar_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Random code in the badge QR code; holds no personal data.
+    checkin_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # Registered by an organiser on the person's behalf (no capacity limits).
+    added_by_organiser: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    organiser_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    badge_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    event: Mapped[Event] = relationship(back_populates="registrations")
+    network: Mapped[Network | None] = relationship()
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """Return title, first and last name as on a badge or list."""
+        return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id}>"
+
+
+class Enrolment(TimestampMixin, db.Model):
+    """A registration's seat (or place in line) in one capacity-limited activity."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        sa.UniqueConstraint("registration_id", "activity_id", name="uq_enrolment_reg_activity"),
+        sa.Index("ix_enrolment_activity_status_queued", "activity_id", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="CASCADE")
+    )
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activity.id", ondelete="CASCADE"))
+    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus))
+    # Place in line: the time the choice was made (first come, first served).
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added by an organiser beyond the seat limit; not counted in seats_taken.
+    over_capacity: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    registration: Mapped[Registration] = relationship(back_populates="enrolments")
+    activity: Mapped[Activity] = relationship(back_populates="enrolments")
+
+
+class Organiser(TimestampMixin, db.Model):
+    """A login account of the organising office."""
+
+    __tablename__ = "organiser"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[OrganiserRole] = mapped_column(_enum(OrganiserRole), default=OrganiserRole.STAFF)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Changes on logout and password change, so old session cookies stop working.
+    session_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def set_password(self, password: str) -> None:
+        """Store a scrypt hash of the password and end all existing sessions."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.session_nonce = uuid.uuid4().hex
+
+    def check_password(self, password: str) -> bool:
+        """Tell whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    # Flask-Login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    def can(self, role: OrganiserRole) -> bool:
+        """Tell whether this account holds at least the given role."""
+        order = [OrganiserRole.CHECKIN, OrganiserRole.STAFF, OrganiserRole.ADMIN]
+        return order.index(self.role) >= order.index(role)
+
+    def __repr__(self) -> str:
+        return f"<Organiser {self.email}>"
+
+
+class OutboxMail(TimestampMixin, db.Model):
+    """An e-mail written in the business transaction and delivered after commit."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (sa.Index("ix_outbox_mail_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    # The complete RFC 5322 message, attachments included.
+    message: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # What the mail is about: "registration", "promotion", "activity_changed", …
+    kind: Mapped[str] = mapped_column(sa.String(40), default="")
+    registration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="SET NULL"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("activity.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

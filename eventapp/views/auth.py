@@ -1,0 +1,94 @@
+"""Organiser login and logout, and the role guard for organiser pages."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from eventapp.extensions import db, limiter
+from eventapp.forms import LoginForm
+from eventapp.models import Organiser, OrganiserRole
+from eventapp.timezones import utcnow
+from eventapp.views.template_helpers import safe_next
+
+bp = Blueprint("auth", __name__, url_prefix="/organisation")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(role: OrganiserRole) -> Callable[[F], F]:
+    """Allow the view only to logged-in organisers holding at least the given role."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.can(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> ResponseReturnValue:
+    """Show the login form and log an organiser in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("organiser.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email))
+        if organiser and organiser.active and organiser.check_password(form.password.data):
+            organiser.last_login_at = utcnow()
+            db.session.commit()
+            login_user(organiser)
+            flash(_("Sie sind angemeldet."), "success")
+            fallback = (
+                url_for("organiser.dashboard")
+                if organiser.can(OrganiserRole.STAFF)
+                else url_for("organiser.checkin_home")
+            )
+            return redirect(safe_next(request.args.get("next"), fallback))
+        form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/abmelden", methods=["POST"])
+@login_required
+def logout() -> ResponseReturnValue:
+    """End the session everywhere: the stored nonce changes, so copied cookies stop working."""
+    organiser = current_user._get_current_object()
+    organiser.session_nonce = uuid.uuid4().hex
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Sie sind abgemeldet."), "success")
+    return redirect(url_for("public.index"))

@@ -1,0 +1,68 @@
+"""Template filters and globals: times in the event's zone, language switch, roles."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, redirect, request, session, url_for
+from flask_babel import format_date, get_locale
+
+from eventapp import labels
+from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
+from eventapp.timezones import to_local
+
+
+def localtime(moment: datetime | None, zone_name: str, style: str = "datetime") -> str:
+    """Format an instant in the event's zone: style is time, date, datetime or weekday."""
+    if moment is None:
+        return ""
+    local = to_local(moment, zone_name)
+    if style == "time":
+        return local.strftime("%H:%M")
+    if style == "date":
+        return format_date(local.date(), "long")
+    if style == "weekday":
+        return format_date(local.date(), "full")
+    if style == "iso":
+        return local.isoformat()
+    return f"{format_date(local.date(), 'medium')} {local:%H:%M}"
+
+
+def longdate(day: date | None, style: str = "full") -> str:
+    """Format a calendar date in the visitor's language."""
+    return format_date(day, style) if day else ""
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Return target when it is a path on this site, else fallback."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def register(app: Flask) -> None:
+    """Install filters, globals and the language-switch route."""
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(longdate, "longdate")
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_language": str(get_locale() or "de"),
+            "languages": current_app.config["LANGUAGES"],
+            "ActivityKind": ActivityKind,
+            "OrganiserRole": OrganiserRole,
+            "ParticipantRole": ParticipantRole,
+            "labels": labels,
+        }
+
+    @app.route("/sprache/<code>")
+    def set_language(code: str) -> Response:
+        if code in current_app.config["LANGUAGES"]:
+            session["lang"] = code
+        return redirect(safe_next(request.args.get("next"), url_for("public.index")))  # type: ignore[return-value]

@@ -1,0 +1,80 @@
+"""Small builders for test data; they add and flush, the test commits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from eventapp.extensions import db
+from eventapp.models import Activity, ActivityKind, Event, Organiser, OrganiserRole, Room
+from eventapp.timezones import from_local
+
+
+def make_organiser(email: str, password: str, role: str = "staff") -> Organiser:
+    """Create an organiser account."""
+    organiser = Organiser(email=email, name=email.split("@")[0], role=OrganiserRole(role))
+    organiser.set_password(password)
+    db.session.add(organiser)
+    db.session.flush()
+    return organiser
+
+
+def make_event(slug: str = "testtag", day: date = date(2026, 6, 10), **fields: Any) -> Event:
+    """Create a published one-day event in Berlin."""
+    values: dict[str, Any] = {
+        "title": "Testtag",
+        "starts_on": day,
+        "ends_on": day,
+        "timezone": "Europe/Berlin",
+        "venue": "Haus der Deutschen Wirtschaft",
+        "address": "Breite Straße 29, 10178 Berlin",
+        "published": True,
+    }
+    values.update(fields)
+    event = Event(slug=slug, **values)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def make_room(event: Event, name: str = "Saal 1", capacity: int = 100, **fields: Any) -> Room:
+    """Create a room of the event."""
+    room = Room(event=event, name=name, capacity=capacity, **fields)
+    db.session.add(room)
+    db.session.flush()
+    return room
+
+
+def at(event: Event, hhmm: str, day: date | None = None) -> datetime:
+    """Return the UTC instant of a wall-clock time on the event's (first) day."""
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    return from_local(day or event.starts_on, time(hours, minutes), event.timezone)
+
+
+def make_activity(
+    event: Event,
+    title: str = "Workshop",
+    start: str = "10:00",
+    end: str = "11:00",
+    room: Room | None = None,
+    kind: ActivityKind = ActivityKind.WORKSHOP,
+    capacity: int | None = None,
+    **fields: Any,
+) -> Activity:
+    """Create an activity at wall-clock times on the event's first day."""
+    activity = Activity(
+        event=event,
+        title=title,
+        kind=kind,
+        room=room,
+        starts_at=at(event, start),
+        ends_at=at(event, end),
+        capacity=capacity if capacity is not None else (room.capacity if room else None),
+        requires_enrolment=fields.pop(
+            "requires_enrolment", kind in {ActivityKind.WORKSHOP, ActivityKind.EXCHANGE_CIRCLE}
+        ),
+        **fields,
+    )
+    db.session.add(activity)
+    db.session.flush()
+    return activity
