@@ -132,10 +132,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public site, the organiser area, exports and login."""
-    from eventapp.views import auth, organiser, public
+    from eventapp.views import auth, checkin, organiser, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
+    app.register_blueprint(checkin.bp)
+    # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 
 

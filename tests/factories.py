@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityKind, Event, Organiser, OrganiserRole, Room
+from eventapp.models import (
+    Activity,
+    ActivityKind,
+    Event,
+    Organiser,
+    OrganiserRole,
+    ParticipantRole,
+    Registration,
+    RegistrationStatus,
+    Room,
+)
 from eventapp.timezones import from_local
 
 
@@ -78,3 +88,43 @@ def make_activity(
     db.session.add(activity)
     db.session.flush()
     return activity
+
+
+def make_registration(
+    event: Event,
+    first_name: str = "Erika",
+    last_name: str = "Mustermann",
+    email: str | None = None,
+    **fields: Any,
+) -> Registration:
+    """Create a confirmed registration directly (no seat rules); returns it with its tokens set."""
+    from eventapp.services.tokens import (
+        calendar_token_for,
+        new_checkin_code,
+        new_token,
+        token_hash,
+    )
+
+    manage_token = new_token()
+    values: dict[str, Any] = {
+        "organisation": "Agentur für Arbeit Musterstadt",
+        "privacy_consent_version": "2026-01",
+        "privacy_consent_at": datetime(2026, 5, 1, 9, 0, tzinfo=UTC),
+        "status": RegistrationStatus.CONFIRMED,
+        "role": ParticipantRole.PARTICIPANT,
+    }
+    values.update(fields)
+    registration = Registration(
+        event=event,
+        first_name=first_name,
+        last_name=last_name,
+        email=(email or f"{first_name}.{last_name}@example.org").lower(),
+        token_hash=token_hash(manage_token),
+        calendar_token_hash=token_hash(calendar_token_for(manage_token)),
+        checkin_code=new_checkin_code(),
+        **values,
+    )
+    db.session.add(registration)
+    db.session.flush()
+    registration.manage_token = manage_token  # type: ignore[attr-defined]
+    return registration

@@ -74,7 +74,7 @@ def test_checkin_account_cannot_open_planning_pages(client: FlaskClient, app: Fl
         db.session.commit()
     response = login(client, "desk@example.org", "desk-password")
     assert response.status_code == 200
-    assert client.get("/organisation/einlass").status_code == 200
+    assert client.get("/organisation/einlass/").status_code == 200
     assert client.get("/organisation/").status_code == 403
 
 

@@ -72,7 +72,7 @@ def login() -> ResponseReturnValue:
             fallback = (
                 url_for("organiser.dashboard")
                 if organiser.can(OrganiserRole.STAFF)
-                else url_for("organiser.checkin_home")
+                else url_for("checkin.home")
             )
             return redirect(safe_next(request.args.get("next"), fallback))
         form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))

@@ -19,11 +19,3 @@ def dashboard() -> ResponseReturnValue:
     """List all events with links to plan them."""
     events = db.session.scalars(sa.select(Event).order_by(Event.starts_on.desc())).all()
     return render_template("organiser/dashboard.html", events=events)
-
-
-@bp.route("/einlass")
-@role_required(OrganiserRole.CHECKIN)
-def checkin_home() -> ResponseReturnValue:
-    """Start page of the badge desk."""
-    events = db.session.scalars(sa.select(Event).order_by(Event.starts_on.desc())).all()
-    return render_template("organiser/checkin_home.html", events=events)
