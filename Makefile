@@ -46,7 +46,7 @@ test: $(VENV)/.installed-test compile-translations
 
 ## make bench: benchmarks, printed as a table
 bench: $(VENV)/.installed-test compile-translations
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check eventapp tests bench
