@@ -38,7 +38,7 @@ run: $(VENV)/.installed compile-translations check-system
 serve: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
 	$(BIN)/eventapp seed-demo --if-empty
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'eventapp:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
 
 ## make test: install test dependencies and run the suite
 test: $(VENV)/.installed-test compile-translations

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import AnonymousUserMixin
 
 from eventapp import config as settings
@@ -82,7 +82,7 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -137,6 +137,18 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(checkin.bp)
+    from eventapp.views import api, exports
+
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(api.bp)
+    from eventapp.views import organiser_registrations, registration
+
+    app.register_blueprint(registration.bp)
+    app.register_blueprint(organiser_registrations.bp)
+    from eventapp.views import printing
+
+    app.register_blueprint(printing.bp)
+    app.register_blueprint(printing.public_bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

@@ -16,6 +16,9 @@ from eventapp.models import Organiser, OrganiserRole
 def register(app: Flask) -> None:
     """Add the project's commands to the app's CLI."""
     app.cli.add_command(create_organiser)
+    app.cli.add_command(__import__("eventapp.mail_commands").mail_commands.send_mail)
+    __import__("eventapp.print_cli", fromlist=["register"]).register(app)
+    app.cli.add_command(__import__("eventapp.seed", fromlist=["seed"]).seed_demo_command)
 
 
 @click.command("create-organiser")

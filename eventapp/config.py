@@ -60,16 +60,36 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_MAX_ATTEMPTS": 8,
     # Deliver queued mail right after the request that wrote it commits.
     "MAIL_SEND_AFTER_COMMIT": True,
+    # Seconds without further edits before activity-change notices are mailed (one per edit run).
+    "CHANGE_NOTICE_DELAY": 600,
     # Largest request body in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Render print jobs inside the request instead of a separate process (tests only).
+    "PRINT_JOBS_INLINE": False,
+    # Processes that render badge sheets in parallel.
+    "PRINT_PROCESSES": 2,
+    # Check form tokens against cross-site requests (only load tests switch this off).
+    "WTF_CSRF_ENABLED": True,
+    # Version of the privacy notice a registration consents to (stored with the consent).
+    "PRIVACY_NOTICE_VERSION": "2026-01",
 }
 
-INT_KEYS = {"SQLITE_BUSY_TIMEOUT", "LOCK_TIMEOUT", "MAIL_PORT", "MAIL_TIMEOUT", "MAIL_MAX_ATTEMPTS"}
+INT_KEYS = {
+    "CHANGE_NOTICE_DELAY",
+    "SQLITE_BUSY_TIMEOUT",
+    "LOCK_TIMEOUT",
+    "MAIL_PORT",
+    "MAIL_TIMEOUT",
+    "MAIL_MAX_ATTEMPTS",
+    "PRINT_PROCESSES",
+}
 BOOL_KEYS = {
+    "WTF_CSRF_ENABLED",
     "RATELIMIT_ENABLED",
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
     "MAIL_SEND_AFTER_COMMIT",
+    "PRINT_JOBS_INLINE",
 }
 
 

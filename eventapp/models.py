@@ -363,6 +363,12 @@ class Registration(TimestampMixin, db.Model):
     checkin_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     # Registered by an organiser on the person's behalf (no capacity limits).
     added_by_organiser: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Confirmed beyond the event's capacity by an organiser; not counted in Event.seats_taken.
+    over_capacity: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
+    # Place on the event's waiting list: when the person asked for a seat for the day.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     organiser_notes: Mapped[str] = mapped_column(sa.Text, default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     badge_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -482,3 +488,92 @@ class OutboxMail(TimestampMixin, db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ActivityChangeNotice(db.Model):
+    """A pending or sent notice that a published activity moved, changed room or was cancelled.
+
+    Holds the values from before the first edit not yet told, so several edits in a row become
+    one message, and an edit that is undone sends none.
+    """
+
+    __tablename__ = "activity_change_notice"
+    __table_args__ = (sa.Index("ix_activity_change_notice_pending", "sent_at", "last_change_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activity.id", ondelete="CASCADE"), index=True
+    )
+    old_title: Mapped[str] = mapped_column(sa.String(200))
+    old_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    old_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    old_room_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # Room name at the time, kept in case the room is renamed or deleted.
+    old_room_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    old_cancelled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    first_change_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_change_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the notice was turned into mails (or dropped because nothing changed in the end).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # What the mails said changed, e.g. "time,room"; empty when the edits were undone.
+    changes: Mapped[str] = mapped_column(sa.String(60), default="")
+
+    activity: Mapped[Activity] = relationship()
+
+
+class PrintJobStatus(enum.StrEnum):
+    """Where a background print job stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PrintJob(TimestampMixin, db.Model):
+    """A document rendered in a separate process; its progress is polled, its result kept."""
+
+    __tablename__ = "print_job"
+    __table_args__ = (sa.Index("ix_print_job_event_created", "event_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    # "badges", "programme", "sign_in_sheets" or "door_signs".
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    # Layout, selection, sort, language … as chosen on the form.
+    parameters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[PrintJobStatus] = mapped_column(
+        _enum(PrintJobStatus), default=PrintJobStatus.QUEUED
+    )
+    done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # PDF file below instance/print-jobs/ once done.
+    result_path: Mapped[str] = mapped_column(sa.String(300), default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Registrations this job marked as printed, so the mark can be undone.
+    marked_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    marks_undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    event: Mapped[Event] = relationship()
+    created_by: Mapped[Organiser | None] = relationship()
+
+
+class PrinterCalibration(db.Model):
+    """A printer's offset for one badge layout of an event, in mm (right and down positive)."""
+
+    __tablename__ = "printer_calibration"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "layout", name="uq_printer_calibration_event_layout"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    layout: Mapped[str] = mapped_column(sa.String(40))
+    x_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    y_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)

@@ -19,6 +19,8 @@ from werkzeug.serving import make_server
 from eventapp import create_app
 from eventapp.extensions import db
 
+pytest_plugins = ["tests.smtp_server"]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -2,9 +2,347 @@
 
 from __future__ import annotations
 
-from eventapp.models import Registration
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import icalendar
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from eventapp import labels
+from eventapp.extensions import db
+from eventapp.models import (
+    Activity,
+    ActivityKind,
+    ActivityPerson,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Registration,
+    RegistrationStatus,
+)
+from eventapp.timezones import to_local, utcnow, zone
+
+PRODID = "-//Innovationsbüro Fachkräfte für die Region//eventapp//DE"
+# Fixed domain part of every UID, so UIDs survive a change of the public address.
+UID_DOMAIN = "eventapp.fachkraeftebuero.de"
+# Kinds everyone attends: they go into every personal calendar.
+SHARED_KINDS = frozenset(
+    {
+        ActivityKind.PLENARY,
+        ActivityKind.AWARD_CEREMONY,
+        ActivityKind.BREAK,
+        ActivityKind.NETWORKING,
+    }
+)
+# Everything below U+0020 except tab and line feed, plus DEL and the C1 block.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str | None) -> str:
+    """Remove control characters (keeping tabs and line breaks) that calendar clients reject."""
+    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def activity_url(activity: Activity, base_url: str) -> str:
+    """Return the public page address of an activity."""
+    return f"{base_url.rstrip('/')}/{activity.event.slug}/programm/{activity.id}"
+
+
+def activity_uid(activity: Activity) -> str:
+    """Return the iCal UID: the activity's stable UUID plus a fixed domain."""
+    return f"{activity.uid}@{UID_DOMAIN}"
+
+
+@lru_cache(maxsize=32)
+def _vtimezone(zone_name: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """Build (once) the VTIMEZONE with the zone's DST rules for the years around the event."""
+    return icalendar.Timezone.from_tzinfo(
+        zone(zone_name),
+        tzid=zone_name,
+        first_date=date(first_year, 1, 1),
+        last_date=date(last_year, 12, 31),
+    )
+
+
+def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
+    """Load the event's published activities (cancelled ones included) with rooms and people."""
+    query = (
+        sa.select(Activity)
+        .where(Activity.event_id == event.id, Activity.published)
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    if not include_breaks:
+        query = query.where(Activity.kind != ActivityKind.BREAK)
+    return list(db.session.scalars(query))
+
+
+def personal_activities(registration: Registration) -> list[Activity]:
+    """Load what a person attends: confirmed enrolments plus the parts of the day for everyone."""
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return []
+    confirmed = (
+        sa.select(Enrolment.activity_id)
+        .where(
+            Enrolment.registration_id == registration.id,
+            Enrolment.status == EnrolmentStatus.CONFIRMED,
+        )
+        .scalar_subquery()
+    )
+    shared = sa.and_(
+        Activity.kind.in_([kind.value for kind in SHARED_KINDS]),
+        sa.not_(Activity.requires_enrolment),
+    )
+    query = (
+        sa.select(Activity)
+        .where(
+            Activity.event_id == registration.event_id,
+            Activity.published,
+            sa.or_(Activity.id.in_(confirmed), shared),
+        )
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _location(activity: Activity, event: Event) -> str:
+    parts = [activity.room.name if activity.room else "", event.venue, event.address]
+    return ", ".join(clean_text(part) for part in parts if clean_text(part))
+
+
+def _description(activity: Activity, url: str) -> str:
+    lines = [str(labels.KIND_LABELS.get(activity.kind, activity.kind))]
+    if activity.speakers:
+        names = ", ".join(p.display_name for p in activity.speakers)
+        lines.append(_("Mit: %(names)s", names=names))
+    if activity.moderators:
+        names = ", ".join(p.display_name for p in activity.moderators)
+        lines.append(_("Moderation: %(names)s", names=names))
+    if activity.cancelled:
+        lines.append(_("Dieser Programmpunkt fällt aus."))
+    if activity.description:
+        lines.extend(["", activity.description])
+    lines.extend(["", url])
+    return clean_text("\n".join(lines))
+
+
+def activity_vevent(activity: Activity, event: Event, base_url: str) -> icalendar.Event:
+    """Build the VEVENT of one activity, in the event's zone."""
+    url = activity_url(activity, base_url)
+    vevent = icalendar.Event()
+    vevent.add("uid", activity_uid(activity))
+    vevent.add("dtstamp", activity.updated_at)
+    vevent.add("last-modified", activity.updated_at)
+    vevent.add("sequence", activity.revision)
+    vevent.add("dtstart", to_local(activity.starts_at, event.timezone))
+    vevent.add("dtend", to_local(activity.ends_at, event.timezone))
+    title = clean_text(activity.title)
+    if activity.cancelled:
+        title = _("Abgesagt: %(title)s", title=title)
+    vevent.add("summary", title)
+    vevent.add("location", _location(activity, event))
+    vevent.add("description", _description(activity, url))
+    vevent.add("url", url)
+    vevent.add("categories", [clean_text(str(labels.KIND_LABELS.get(activity.kind, ""))) or "-"])
+    vevent.add("status", "CANCELLED" if activity.cancelled else "CONFIRMED")
+    vevent.add("transp", "TRANSPARENT" if activity.cancelled else "OPAQUE")
+    return vevent
+
+
+def _vevent_key(activity: Activity, event: Event, base_url: str, language: str) -> tuple[Any, ...]:
+    """Return every input that shapes an activity's VEVENT (so a cache hit is always current)."""
+    return (
+        language,
+        base_url,
+        event.slug,
+        event.timezone,
+        event.venue,
+        event.address,
+        activity.id,
+        activity.uid,
+        activity.title,
+        activity.kind,
+        activity.starts_at,
+        activity.ends_at,
+        activity.updated_at,
+        activity.revision,
+        activity.cancelled,
+        activity.description,
+        activity.room.name if activity.room else "",
+        tuple((p.role, p.person.display_name) for p in activity.people),
+    )
+
+
+class _VeventCache:
+    """Serialized VEVENTs by their inputs: after an edit only the changed activity is rebuilt."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+VEVENT_CACHE = _VeventCache(size=20_000)
+_CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def vevent_ical(activity: Activity, event: Event, base_url: str, language: str) -> bytes:
+    """Return the serialized VEVENT of an activity (built by icalendar, reused while unchanged)."""
+    key = _vevent_key(activity, event, base_url, language)
+    found = VEVENT_CACHE.get(key)
+    if found is None:
+        found = activity_vevent(activity, event, base_url).to_ical()
+        VEVENT_CACHE.put(key, found)
+    return found
+
+
+def build_calendar(
+    event: Event,
+    activities: Sequence[Activity],
+    name: str,
+    base_url: str,
+    language: str = "de",
+) -> bytes:
+    """Return a VCALENDAR (METHOD:PUBLISH) with the event's VTIMEZONE and one VEVENT each.
+
+    icalendar serializes every component; the VEVENTs come from the cache of serialized
+    components and are placed before the calendar's closing line.
+    """
+    with force_locale(language):
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", PRODID)
+        calendar.add("version", "2.0")
+        calendar.add("calscale", "GREGORIAN")
+        calendar.add("method", "PUBLISH")
+        calendar.add("x-wr-calname", clean_text(name))
+        calendar.add("x-wr-timezone", event.timezone)
+        calendar.add("x-published-ttl", "PT15M")
+        calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
+        first, last = _year_span(event, activities)
+        calendar.add_component(_vtimezone(event.timezone, first - 1, last + 1))
+        head = calendar.to_ical()
+        if not head.endswith(_CALENDAR_END):  # pragma: no cover - icalendar always ends so
+            raise ValueError("unexpected calendar serialization")
+        events = [vevent_ical(a, event, base_url, language) for a in activities]
+        return b"".join([head[: -len(_CALENDAR_END)], *events, _CALENDAR_END])
+
+
+def _year_span(event: Event, activities: Iterable[Activity]) -> tuple[int, int]:
+    years = [event.starts_on.year, event.ends_on.year]
+    years.extend(to_local(a.starts_at, event.timezone).year for a in activities)
+    return min(years), max(years)
+
+
+def programme_ics(
+    event: Event, base_url: str, include_breaks: bool = True, lang: str = "de"
+) -> bytes:
+    """Return the published programme of an event as .ics bytes."""
+    activities = published_activities(event, include_breaks)
+    with force_locale(lang):
+        name = _("%(title)s – Programm", title=event.title)
+    return build_calendar(event, activities, name, base_url, lang)
+
+
+def activity_ics(activity: Activity, base_url: str, lang: str = "de") -> bytes:
+    """Return one activity as .ics bytes."""
+    event = activity.event
+    name = f"{event.title} – {activity.title}"
+    return build_calendar(event, [activity], name, base_url, lang)
 
 
 def registration_ics(registration: Registration, base_url: str) -> bytes:
     """Return the personal calendar (confirmed activities and plenary parts) as .ics bytes."""
-    raise NotImplementedError("personal calendar export is built in services/calendar.py")
+    event = registration.event
+    language = registration.language or "de"
+    with force_locale(language):
+        name = _("%(title)s – mein Programm", title=event.title)
+    return build_calendar(event, personal_activities(registration), name, base_url, language)
+
+
+def registration_by_calendar_token(event: Event, token: str) -> Registration | None:
+    """Find the registration whose read-only calendar token this is (only for this event)."""
+    from eventapp.services.tokens import token_hash
+
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.calendar_token_hash == token_hash(token),
+            Registration.event_id == event.id,
+        )
+    )
+
+
+# --- Validators for HTTP caching: computed with one small query, before any body is built ---
+
+
+def _stamp(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _latest(*moments: datetime | None) -> datetime:
+    present = [m for m in moments if m is not None]
+    return max(present) if present else utcnow()
+
+
+def programme_version(event: Event, variant: str) -> tuple[str, datetime]:
+    """Return (ETag, Last-Modified) of an event's published feeds without building them."""
+    changed, count = db.session.execute(
+        sa.select(sa.func.max(Activity.updated_at), sa.func.count(Activity.id)).where(
+            Activity.event_id == event.id, Activity.published
+        )
+    ).one()
+    last = _latest(event.programme_changed_at, event.updated_at, changed)
+    return _stamp(variant, event.id, last.isoformat(), count), last
+
+
+def activity_version(activity: Activity, variant: str) -> tuple[str, datetime]:
+    """Return (ETag, Last-Modified) of one activity's feed."""
+    event = activity.event
+    last = _latest(activity.updated_at, event.updated_at, event.programme_changed_at)
+    return _stamp(variant, activity.id, activity.revision, last.isoformat()), last
+
+
+def registration_version(registration: Registration, variant: str) -> tuple[str, datetime]:
+    """Return (ETag, Last-Modified) of a personal feed: the programme plus the person's choices."""
+    programme_tag, programme_last = programme_version(registration.event, variant)
+    changed, count = db.session.execute(
+        sa.select(sa.func.max(Enrolment.updated_at), sa.func.count(Enrolment.id)).where(
+            Enrolment.registration_id == registration.id
+        )
+    ).one()
+    last = _latest(programme_last, registration.updated_at, changed)
+    return _stamp(programme_tag, registration.id, registration.language, last, count), last

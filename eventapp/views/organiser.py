@@ -1,16 +1,47 @@
-"""Organiser area: events, rooms, activities, timetable, registrations, printing."""
+"""Organiser area: events, rooms and people; the programme lives in organiser_programme."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
 from eventapp.extensions import db
-from eventapp.models import Event, OrganiserRole
+from eventapp.forms import EventForm, PersonForm, RoomForm
+from eventapp.models import Activity, Event, OrganiserRole, Person, Room
+from eventapp.services import DomainError
+from eventapp.services.events import (
+    EventValues,
+    ValuesRefused,
+    delete_room,
+    save_event,
+    save_person,
+    save_room,
+)
+from eventapp.timezones import DEFAULT_ZONE, to_local
 from eventapp.views.auth import role_required
 
 bp = Blueprint("organiser", __name__, url_prefix="/organisation")
+
+
+def event_or_404(event_id: int) -> Event:
+    """Return the event with this id, or answer 404."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+def show_refusal(form: FlaskForm, error: ValuesRefused) -> None:
+    """Put a service's messages next to the form's fields."""
+    for name, message in error.errors:
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
 
 
 @bp.route("/")
@@ -18,4 +49,209 @@ bp = Blueprint("organiser", __name__, url_prefix="/organisation")
 def dashboard() -> ResponseReturnValue:
     """List all events with links to plan them."""
     events = db.session.scalars(sa.select(Event).order_by(Event.starts_on.desc())).all()
-    return render_template("organiser/dashboard.html", events=events)
+    counts = dict(
+        db.session.execute(
+            sa.select(Activity.event_id, sa.func.count()).group_by(Activity.event_id)
+        ).all()
+    )
+    return render_template("organiser/dashboard.html", events=events, counts=counts)
+
+
+def _event_values(form: EventForm) -> EventValues:
+    return EventValues(
+        title=form.title.data or "",
+        slug=form.slug.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        timezone=(form.timezone.data or DEFAULT_ZONE).strip(),
+        subtitle=form.subtitle.data or "",
+        description=form.description.data or "",
+        venue=form.venue.data or "",
+        address=form.address.data or "",
+        organiser_name=form.organiser_name.data or "",
+        contact_email=form.contact_email.data or "",
+        contact_phone=form.contact_phone.data or "",
+        registration_opens_at=form.registration_opens_at.data,
+        registration_closes_at=form.registration_closes_at.data,
+        capacity=form.capacity.data,
+        per_network_limit=form.per_network_limit.data,
+        published=form.published.data,
+    )
+
+
+def _edit_event(event: Event | None) -> ResponseReturnValue:
+    form = EventForm(obj=event)
+    if event is not None and not form.is_submitted():
+        for name in ("registration_opens_at", "registration_closes_at"):
+            moment = getattr(event, name)
+            getattr(form, name).data = (
+                to_local(moment, event.timezone).replace(tzinfo=None) if moment else None
+            )
+    if form.validate_on_submit():
+        try:
+            saved = save_event(event, _event_values(form))
+        except ValuesRefused as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Die Veranstaltung ist gespeichert."), "success")
+            return redirect(url_for("organiser.event_overview", event_id=saved.id))
+    status = 400 if form.is_submitted() else 200
+    template = "organiser/event_form.html" if event else "organiser/event_new.html"
+    return render_template(template, form=form, event=event), status
+
+
+@bp.route("/veranstaltungen/neu", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def event_new() -> ResponseReturnValue:
+    """Create an event."""
+    return _edit_event(None)
+
+
+@bp.route("/veranstaltungen/<int:event_id>/")
+@role_required(OrganiserRole.STAFF)
+def event_overview(event_id: int) -> ResponseReturnValue:
+    """Show an event's key facts and where to plan it."""
+    event = event_or_404(event_id)
+    activity_count = db.session.scalar(
+        sa.select(sa.func.count()).where(Activity.event_id == event.id)
+    )
+    return render_template(
+        "organiser/event_overview.html", event=event, activity_count=activity_count
+    )
+
+
+@bp.route("/veranstaltungen/<int:event_id>/einstellungen", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def event_edit(event_id: int) -> ResponseReturnValue:
+    """Change an event's title, days, place, contact and registration rules."""
+    return _edit_event(event_or_404(event_id))
+
+
+# --- Rooms ---------------------------------------------------------------------------------
+
+
+@bp.route("/veranstaltungen/<int:event_id>/raeume", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def rooms(event_id: int) -> ResponseReturnValue:
+    """List the event's rooms and add a new one."""
+    event = event_or_404(event_id)
+    form = RoomForm()
+    if form.validate_on_submit():
+        try:
+            save_room(
+                event,
+                None,
+                form.name.data,
+                form.capacity.data,
+                form.notes.data or "",
+                form.position.data or 0,
+            )
+        except ValuesRefused as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Der Raum ist angelegt."), "success")
+            return redirect(url_for("organiser.rooms", event_id=event.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("organiser/rooms.html", event=event, form=form), status
+
+
+def room_of_event_or_404(event: Event, room_id: int) -> Room:
+    """Return the event's room with this id, or answer 404."""
+    room = db.session.get(Room, room_id)
+    if room is None or room.event_id != event.id:
+        abort(404)
+    return room
+
+
+@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
+    """Change a room's name, seats, notes or column position."""
+    event = event_or_404(event_id)
+    room = room_of_event_or_404(event, room_id)
+    form = RoomForm(obj=room)
+    if form.validate_on_submit():
+        try:
+            save_room(
+                event,
+                room,
+                form.name.data,
+                form.capacity.data,
+                form.notes.data or "",
+                form.position.data or 0,
+            )
+        except ValuesRefused as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Der Raum ist gespeichert."), "success")
+            return redirect(url_for("organiser.rooms", event_id=event.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("organiser/room_form.html", event=event, room=room, form=form), status
+
+
+@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>/loeschen", methods=["POST"])
+@role_required(OrganiserRole.STAFF)
+def room_delete(event_id: int, room_id: int) -> ResponseReturnValue:
+    """Remove a room no activity uses."""
+    event = event_or_404(event_id)
+    room = room_of_event_or_404(event, room_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        delete_room(room)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Der Raum ist gelöscht."), "success")
+    return redirect(url_for("organiser.rooms", event_id=event.id))
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+@bp.route("/personen")
+@role_required(OrganiserRole.STAFF)
+def people() -> ResponseReturnValue:
+    """List speakers and moderators."""
+    persons = db.session.scalars(sa.select(Person).order_by(Person.name)).all()
+    return render_template("organiser/people.html", people=persons)
+
+
+@bp.route("/personen/<int:person_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def person_edit(person_id: int) -> ResponseReturnValue:
+    """Change a speaker's or moderator's name, title and organisation."""
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    form = PersonForm(obj=person)
+    if form.validate_on_submit():
+        try:
+            save_person(
+                person,
+                form.name.data,
+                form.title.data or "",
+                form.organisation.data or "",
+                form.email.data or "",
+                form.bio.data or "",
+            )
+        except ValuesRefused as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Die Angaben sind gespeichert."), "success")
+            return redirect(url_for("organiser.people"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("organiser/person_form.html", person=person, form=form), status
+
+
+from eventapp.views import organiser_programme  # noqa: E402,F401  (adds the programme routes)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import Event
+from eventapp.models import Activity, ActivityPerson, Event, Room
+from eventapp.services.scheduling import programme_days
 
 bp = Blueprint("public", __name__)
 
@@ -20,9 +22,24 @@ def published_event_or_404(slug: str) -> Event:
     return event
 
 
+def published_activities(event: Event) -> list[Activity]:
+    """Load the event's published activities with rooms and people, in a fixed few queries."""
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(Activity.event_id == event.id, Activity.published)
+            .order_by(Activity.starts_at, Activity.id)
+            .options(
+                selectinload(Activity.room),
+                selectinload(Activity.people).selectinload(ActivityPerson.person),
+            )
+        )
+    )
+
+
 @bp.route("/")
 def index() -> ResponseReturnValue:
-    """List the published events, the next one first."""
+    """List the published events, the latest first."""
     events = db.session.scalars(
         sa.select(Event).where(Event.published).order_by(Event.starts_on.desc())
     ).all()
@@ -31,6 +48,35 @@ def index() -> ResponseReturnValue:
 
 @bp.route("/<slug>/")
 def event_page(slug: str) -> ResponseReturnValue:
-    """Show an event's published programme."""
+    """Show an event's published programme by time and room."""
     event = published_event_or_404(slug)
-    return render_template("public/event.html", event=event)
+    rooms = db.session.scalars(
+        sa.select(Room).where(Room.event_id == event.id).order_by(Room.position, Room.name)
+    ).all()
+    activities = published_activities(event)
+    used = {a.room_id for a in activities}
+    columns = [room for room in rooms if room.id in used]
+    return render_template(
+        "public/event.html",
+        event=event,
+        rooms=columns,
+        room_columns={room.id: index for index, room in enumerate(columns)},
+        days=programme_days(event, activities),
+    )
+
+
+@bp.route("/<slug>/programm/<int:activity_id>")
+def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
+    """Show one published activity with its time, room, people and free seats."""
+    event = published_event_or_404(slug)
+    activity = db.session.scalar(
+        sa.select(Activity)
+        .where(Activity.id == activity_id, Activity.event_id == event.id, Activity.published)
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+    )
+    if activity is None:
+        abort(404)
+    return render_template("public/activity.html", event=event, activity=activity)

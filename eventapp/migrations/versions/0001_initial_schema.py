@@ -87,6 +87,40 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person')),
     sa.UniqueConstraint('name', name=op.f('uq_person_name'))
     )
+    op.create_table('print_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'running', 'done', 'failed', name='printjobstatus', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('result_path', sa.String(length=300), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('marked_ids', sa.JSON(), nullable=False),
+    sa.Column('marks_undone_at', eventapp.timezones.UTCDateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', eventapp.timezones.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', eventapp.timezones.UTCDateTime(), nullable=True),
+    sa.Column('created_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['organiser.id'], name=op.f('fk_print_job_created_by_id_organiser'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_print_job_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_print_job'))
+    )
+    with op.batch_alter_table('print_job', schema=None) as batch_op:
+        batch_op.create_index('ix_print_job_event_created', ['event_id', 'created_at'], unique=False)
+
+    op.create_table('printer_calibration',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('layout', sa.String(length=40), nullable=False),
+    sa.Column('x_mm', sa.Float(), nullable=False),
+    sa.Column('y_mm', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_printer_calibration_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_printer_calibration')),
+    sa.UniqueConstraint('event_id', 'layout', name='uq_printer_calibration_event_layout')
+    )
     op.create_table('registration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -111,6 +145,8 @@ def upgrade():
     sa.Column('calendar_token_hash', sa.String(length=64), nullable=False),
     sa.Column('checkin_code', sa.String(length=32), nullable=False),
     sa.Column('added_by_organiser', sa.Boolean(), nullable=False),
+    sa.Column('over_capacity', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('queued_at', eventapp.timezones.UTCDateTime(), nullable=True),
     sa.Column('organiser_notes', sa.Text(), nullable=False),
     sa.Column('cancelled_at', eventapp.timezones.UTCDateTime(), nullable=True),
     sa.Column('badge_printed_at', eventapp.timezones.UTCDateTime(), nullable=True),
@@ -177,6 +213,27 @@ def upgrade():
     with op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.create_index('ix_activity_event_start', ['event_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_activity_room_id'), ['room_id'], unique=False)
+
+    op.create_table('activity_change_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('old_title', sa.String(length=200), nullable=False),
+    sa.Column('old_starts_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.Column('old_ends_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.Column('old_room_id', sa.Integer(), nullable=True),
+    sa.Column('old_room_name', sa.String(length=120), nullable=False),
+    sa.Column('old_cancelled', sa.Boolean(), nullable=False),
+    sa.Column('first_change_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.Column('last_change_at', eventapp.timezones.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', eventapp.timezones.UTCDateTime(), nullable=True),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('changes', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_change_notice_activity_id_activity'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_change_notice'))
+    )
+    with op.batch_alter_table('activity_change_notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_change_notice_activity_id'), ['activity_id'], unique=False)
+        batch_op.create_index('ix_activity_change_notice_pending', ['sent_at', 'last_change_at'], unique=False)
 
     op.create_table('activity_person',
     sa.Column('activity_id', sa.Integer(), nullable=False),
@@ -252,6 +309,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_activity_person_person_id'))
 
     op.drop_table('activity_person')
+    with op.batch_alter_table('activity_change_notice', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_change_notice_pending')
+        batch_op.drop_index(batch_op.f('ix_activity_change_notice_activity_id'))
+
+    op.drop_table('activity_change_notice')
     with op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activity_room_id'))
         batch_op.drop_index('ix_activity_event_start')
@@ -267,6 +329,11 @@ def downgrade():
         batch_op.drop_index('ix_registration_event_last_name')
 
     op.drop_table('registration')
+    op.drop_table('printer_calibration')
+    with op.batch_alter_table('print_job', schema=None) as batch_op:
+        batch_op.drop_index('ix_print_job_event_created')
+
+    op.drop_table('print_job')
     op.drop_table('person')
     op.drop_table('organiser')
     with op.batch_alter_table('network', schema=None) as batch_op:

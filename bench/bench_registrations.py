@@ -1,0 +1,250 @@
+"""A burst of registrations for one workshop through gunicorn: throughput, latency, overbooking."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+@dataclass
+class Attempt:
+    """One registration request as the client saw it."""
+
+    index: int
+    status: int
+    seconds: float
+    location: str
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(
+    database_url: str, instance: Path, workers: int = 4, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Serve the app with gunicorn on a free port (CSRF off, rate limit raised); yield its URL."""
+    port = free_port()
+    env = os.environ | {
+        "EVENTAPP_DATABASE_URL": database_url,
+        "EVENTAPP_INSTANCE_PATH": str(instance),
+        "EVENTAPP_SECRET_KEY": "load-test-secret",
+        "EVENTAPP_WTF_CSRF_ENABLED": "0",
+        "EVENTAPP_RATELIMIT_ENABLED": "1",
+        "EVENTAPP_REGISTER_RATE_LIMIT": "100000 per minute",
+        "EVENTAPP_MAIL_BACKEND": "file",
+        "EVENTAPP_MAIL_FILE_DIR": str(instance / "mail"),
+    }
+    env.pop("EVENTAPP_TEST_DATABASE_URL", None)
+    env |= extra_env or {}
+    log = open(instance / "gunicorn.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            str(GUNICORN),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--logger-class",
+            "eventapp.log_redaction.RedactingLogger",
+            "--access-logfile",
+            str(instance / "access.log"),
+            "eventapp:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError((instance / "gunicorn.log").read_text(errors="replace"))
+            try:
+                requests.get(url + "/", timeout=30)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        # Let every worker import the app before the burst starts.
+        with ThreadPoolExecutor(max_workers=workers * 2) as pool:
+            list(pool.map(lambda _: requests.get(url + "/", timeout=30), range(workers * 4)))
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def registration_form(index: int, slot_key: str, activity_id: int) -> dict[str, str]:
+    """Return a valid registration form for participant number index."""
+    return {
+        "first_name": f"Vorname{index}",
+        "last_name": f"Nachname{index:04d}",
+        "organisation": "Handwerkskammer Musterstadt",
+        "state": "Berlin",
+        "email": f"teilnehmer{index:04d}@example.org",
+        "role": "participant",
+        "language": "de",
+        "privacy_consent": "y",
+        slot_key: str(activity_id),
+    }
+
+
+def burst(
+    url: str,
+    slug: str,
+    activity_id: int,
+    count: int,
+    concurrency: int = 32,
+    start: int = 0,
+) -> list[Attempt]:
+    """Send count registrations at once (concurrency in flight) and time each."""
+    slot_key = f"slot-{activity_id}"
+
+    def one(index: int) -> Attempt:
+        session = requests.Session()
+        began = time.perf_counter()
+        response = session.post(
+            f"{url}/{slug}/anmeldung",
+            data=registration_form(index, slot_key, activity_id),
+            allow_redirects=False,
+            timeout=60,
+        )
+        seconds = time.perf_counter() - began
+        return Attempt(index, response.status_code, seconds, response.headers.get("Location", ""))
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(one, range(start, start + count)))
+
+
+def prepare(database_url: str, instance: Path, capacity: int) -> tuple[str, int]:
+    """Create the schema, one event and one workshop; return the slug and the workshop id."""
+    from eventapp import create_app
+    from eventapp.extensions import db
+    from eventapp.models import Activity, ActivityKind, Event
+    from eventapp.timezones import from_local
+
+    os.environ["EVENTAPP_INSTANCE_PATH"] = str(instance)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
+    del os.environ["EVENTAPP_INSTANCE_PATH"]
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        day = date(2026, 6, 10)
+        event = Event(slug="bench", title="Lasttest", starts_on=day, ends_on=day, published=True)
+        from datetime import time as clock
+
+        workshop = Activity(
+            event=event,
+            title="Gefragter Workshop",
+            kind=ActivityKind.WORKSHOP,
+            starts_at=from_local(day, clock(10, 0), "Europe/Berlin"),
+            ends_at=from_local(day, clock(11, 0), "Europe/Berlin"),
+            capacity=capacity,
+            requires_enrolment=True,
+        )
+        db.session.add_all([event, workshop])
+        db.session.commit()
+        result = (event.slug, workshop.id)
+        db.engine.dispose()
+    return result
+
+
+def count_overbooked(database_url: str, activity_id: int) -> dict[str, int]:
+    """Return confirmed, waitlisted and overbooked counts straight from the database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        rows = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT status, count(*) FROM enrolment WHERE activity_id = :id GROUP BY status"
+                ),
+                {"id": activity_id},
+            ).all()
+        )
+        capacity = connection.execute(
+            sa.text("SELECT capacity FROM activity WHERE id = :id"), {"id": activity_id}
+        ).scalar_one()
+    engine.dispose()
+    confirmed = int(rows.get("confirmed", 0))
+    return {
+        "confirmed": confirmed,
+        "waitlisted": int(rows.get("waitlisted", 0)),
+        "overbooked": max(confirmed - capacity, 0),
+    }
+
+
+def measure(database_url: str, label: str, count: int = 500, capacity: int = 50) -> dict[str, Any]:
+    """Run one burst against a fresh database and return its result row."""
+    with tempfile.TemporaryDirectory() as scratch:
+        instance = Path(scratch)
+        slug, activity_id = prepare(database_url, instance, capacity)
+        with gunicorn(database_url, instance) as url:
+            began = time.perf_counter()
+            attempts = burst(url, slug, activity_id, count)
+            elapsed = time.perf_counter() - began
+        latencies = sorted(a.seconds for a in attempts)
+        counts = count_overbooked(database_url, activity_id)
+    return {
+        "benchmark": "registrations",
+        "database": label,
+        "requests": count,
+        "ok": sum(1 for a in attempts if a.status == 302),
+        "errors": sum(1 for a in attempts if a.status != 302),
+        "registrations/s": count / elapsed,
+        "p50 ms": statistics.median(latencies) * 1000,
+        "p95 ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+        "confirmed": counts["confirmed"],
+        "waitlisted": counts["waitlisted"],
+        "overbooked": counts["overbooked"],
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    """Benchmark a burst of 500 registrations on SQLite (and PostgreSQL when configured)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        rows.append(measure(f"sqlite:///{scratch}/bench.sqlite3", "SQLite (WAL)"))
+    postgres = os.environ.get("EVENTAPP_BENCH_DATABASE_URL")
+    if postgres:
+        rows.append(measure(postgres, "PostgreSQL"))
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.__main__ import format_table
+
+    print(format_table(run()))

@@ -1,0 +1,43 @@
+"""Keep secret link tokens out of access logs (gunicorn and the development server)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+# Private manage links and personal calendar feeds carry their secret in the path.
+SECRET_PATH = re.compile(r"/(verwalten|kalender)/[^/?\s\"]+")
+
+
+def redact(text: str) -> str:
+    """Replace the secret part of private-link paths with an ellipsis."""
+    return SECRET_PATH.sub(r"/\1/…", text)
+
+
+class RedactingLogger(Logger):
+    """Gunicorn logger whose access lines never contain private-link tokens."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter for the development server's request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install_werkzeug_filter() -> None:
+    """Redact tokens in the development server's access log (once per process)."""
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactingFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactingFilter())

@@ -1,0 +1,150 @@
+"""Public read-only API data: published events, rooms, activities, networks (no personal data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from eventapp.extensions import db
+from eventapp.models import Activity, ActivityPerson, Event, Network, Person, Room
+from eventapp.timezones import to_local
+
+MAX_PER_PAGE = 200
+
+
+def iso(moment: Any, zone_name: str) -> str | None:
+    """Return an instant as ISO 8601 with the event zone's offset (None stays None)."""
+    return to_local(moment, zone_name).isoformat() if moment is not None else None
+
+
+def published_events() -> list[Event]:
+    """Return all published events, the latest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Event).where(Event.published).order_by(Event.starts_on.desc(), Event.id)
+        )
+    )
+
+
+def published_event(slug: str) -> Event | None:
+    """Return the published event with this slug."""
+    return db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
+
+
+def event_data(event: Event, base_url: str) -> dict[str, Any]:
+    """Describe an event with links to its programme, feeds and exports."""
+    site = f"{base_url}/{event.slug}"
+    api = f"{base_url}/api/v1/events/{event.slug}"
+    seats_left = None if event.capacity is None else max(event.capacity - event.seats_taken, 0)
+    return {
+        "slug": event.slug,
+        "title": event.title,
+        "subtitle": event.subtitle,
+        "description": event.description,
+        "starts_on": event.starts_on.isoformat(),
+        "ends_on": event.ends_on.isoformat(),
+        "timezone": event.timezone,
+        "venue": event.venue,
+        "address": event.address,
+        "registration_opens_at": iso(event.registration_opens_at, event.timezone),
+        "registration_closes_at": iso(event.registration_closes_at, event.timezone),
+        "capacity": event.capacity,
+        "seats_left": seats_left,
+        "programme_changed_at": iso(event.programme_changed_at, event.timezone),
+        "links": {
+            "self": api,
+            "page": f"{site}/",
+            "rooms": f"{api}/rooms",
+            "activities": f"{api}/activities",
+            "ical": f"{site}/programm.ics",
+            "frab_xml": f"{site}/schedule.xml",
+            "frab_json": f"{site}/schedule.json",
+        },
+    }
+
+
+def room_data(room: Room) -> dict[str, Any]:
+    """Describe a room."""
+    return {"id": room.id, "name": room.name, "capacity": room.capacity, "notes": room.notes}
+
+
+def person_data(person: Person) -> dict[str, Any]:
+    """Describe a speaker or moderator as printed in the programme (no contact data)."""
+    return {"name": person.name, "title": person.title, "organisation": person.organisation}
+
+
+def activity_data(activity: Activity, event: Event, base_url: str) -> dict[str, Any]:
+    """Describe an activity with its times in the event's zone and its free seats."""
+    zone_name = event.timezone
+    return {
+        "id": activity.id,
+        "uid": activity.uid,
+        "title": activity.title,
+        "kind": activity.kind.value,
+        "starts_at": iso(activity.starts_at, zone_name),
+        "ends_at": iso(activity.ends_at, zone_name),
+        "duration_minutes": activity.duration_minutes,
+        "room": {"id": activity.room.id, "name": activity.room.name} if activity.room else None,
+        "capacity": activity.capacity,
+        "seats_left": activity.seats_left,
+        "requires_enrolment": activity.requires_enrolment,
+        "language": activity.language,
+        "description": activity.description,
+        "cancelled": activity.cancelled,
+        "revision": activity.revision,
+        "speakers": [person_data(p) for p in activity.speakers],
+        "moderators": [person_data(p) for p in activity.moderators],
+        "url": f"{base_url}/{event.slug}/programm/{activity.id}",
+        "ical": f"{base_url}/{event.slug}/programm/{activity.id}.ics",
+    }
+
+
+def activity_query(event: Event, kind: str | None = None) -> sa.Select[tuple[Activity]]:
+    """Select the event's published activities (cancelled included) in programme order."""
+    query = sa.select(Activity).where(Activity.event_id == event.id, Activity.published)
+    if kind:
+        query = query.where(Activity.kind == kind)
+    return query
+
+
+def page_of_activities(
+    event: Event, page: int, per_page: int, kind: str | None
+) -> tuple[list[Activity], int]:
+    """Return one page of activities and the total count."""
+    query = activity_query(event, kind)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(items), total
+
+
+def network_data(network: Network) -> dict[str, Any]:
+    """Describe a network."""
+    return {
+        "id": network.id,
+        "name": network.name,
+        "region": network.region,
+        "state": network.state,
+        "website": network.website,
+    }
+
+
+def page_of_networks(page: int, per_page: int, state: str | None) -> tuple[list[Network], int]:
+    """Return one page of networks (optionally of one federal state) and the total count."""
+    query = sa.select(Network)
+    if state:
+        query = query.where(Network.state == state)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.order_by(Network.name, Network.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(items), total

@@ -1,0 +1,154 @@
+"""Lists for the day: sign-in sheets per activity and door signs per room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from eventapp.extensions import db
+from eventapp.models import (
+    Activity,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Registration,
+    RegistrationStatus,
+    Room,
+)
+from eventapp.services import DomainError
+from eventapp.services.badges import german_sort_key, network_text
+from eventapp.services.documents import render_pdf
+from eventapp.timezones import to_local
+
+
+@dataclass(frozen=True)
+class SignInRow:
+    """One line of a sign-in sheet."""
+
+    number: int
+    name: str
+    organisation: str
+    network: str
+
+
+@dataclass(frozen=True)
+class SignInSheet:
+    """The confirmed participants of one activity and, separately, its waiting list."""
+
+    activity: Activity
+    confirmed: list[SignInRow]
+    waiting: list[SignInRow]
+
+
+@dataclass(frozen=True)
+class DoorSign:
+    """One room on one day with its activities."""
+
+    room: Room
+    day: date
+    activities: list[Activity]
+
+
+def _rows(registrations: list[Registration]) -> list[SignInRow]:
+    return [
+        SignInRow(i, f"{r.last_name}, {' '.join(p for p in (r.title, r.first_name) if p)}",
+                  r.organisation, network_text(r))
+        for i, r in enumerate(registrations, start=1)
+    ]  # fmt: skip
+
+
+def sign_in_sheets(event: Event, activity_id: int | None = None) -> list[SignInSheet]:
+    """Return a sheet for each activity with enrolment (or the one asked for)."""
+    query = (
+        sa.select(Activity)
+        .where(Activity.event_id == event.id, Activity.published, ~Activity.cancelled)
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.enrolments)
+            .selectinload(Enrolment.registration)
+            .selectinload(Registration.network),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    if activity_id is not None:
+        query = query.where(Activity.id == activity_id)
+    else:
+        query = query.where(Activity.requires_enrolment)
+    sheets = []
+    for activity in db.session.scalars(query).all():
+        live = [
+            e for e in activity.enrolments if e.registration.status != RegistrationStatus.CANCELLED
+        ]
+        confirmed = sorted(
+            (e.registration for e in live if e.status == EnrolmentStatus.CONFIRMED),
+            key=lambda r: (german_sort_key(r.last_name), german_sort_key(r.first_name)),
+        )
+        waiting = [
+            e.registration
+            for e in sorted(live, key=lambda e: (e.queued_at, e.id))
+            if e.status == EnrolmentStatus.WAITLISTED
+        ]
+        sheets.append(SignInSheet(activity, _rows(confirmed), _rows(waiting)))
+    return sheets
+
+
+def render_sign_in_sheets(
+    event: Event, language: str = "de", activity_id: int | None = None
+) -> bytes:
+    """Render the sign-in sheets (Teilnehmerlisten) as one PDF."""
+    sheets = sign_in_sheets(event, activity_id)
+    with force_locale(language):
+        if not sheets:
+            raise DomainError(_("Es gibt keine Programmpunkte mit Anmeldung."))
+        title = _("Teilnehmerlisten – %(event)s", event=event.title)
+    return render_pdf(
+        "documents/sign_in_sheets.html",
+        language,
+        stylesheets=("lists.css",),
+        event=event,
+        title=title,
+        sheets=sheets,
+        zone=event.timezone,
+    )
+
+
+def door_signs(event: Event) -> list[DoorSign]:
+    """Return one sign per room and day with that room's published activities."""
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.event_id == event.id, Activity.published, Activity.room_id.is_not(None))
+        .order_by(Activity.starts_at, Activity.id)
+    ).all()
+    signs = []
+    for room in event.rooms:
+        mine = [a for a in activities if a.room_id == room.id]
+        days = sorted({to_local(a.starts_at, event.timezone).date() for a in mine}) or [
+            event.starts_on
+        ]
+        for day in days:
+            today = [a for a in mine if to_local(a.starts_at, event.timezone).date() == day]
+            signs.append(DoorSign(room, day, today))
+    return signs
+
+
+def render_door_signs(event: Event, language: str = "de") -> bytes:
+    """Render door signs: one A4 landscape page per room and day."""
+    signs = door_signs(event)
+    with force_locale(language):
+        if not signs:
+            raise DomainError(_("Die Veranstaltung hat noch keine Räume."))
+        title = _("Türschilder – %(event)s", event=event.title)
+    return render_pdf(
+        "documents/door_signs.html",
+        language,
+        stylesheets=("lists.css",),
+        event=event,
+        title=title,
+        signs=signs,
+        zone=event.timezone,
+    )

@@ -1,0 +1,162 @@
+"""Planning an event: save its settings, rooms and the people on its programme."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from eventapp.extensions import db
+from eventapp.models import Activity, Event, Person, Room
+from eventapp.services import DomainError
+from eventapp.timezones import from_local, is_valid_zone, utcnow
+
+# First path segments the site itself uses; an event slug must not take them.
+RESERVED_SLUGS = frozenset({"organisation", "sprache", "static", "api", "admin", "favicon.ico"})
+
+
+class ValuesRefused(DomainError):
+    """Typed values break rules; carries (field, message) pairs for the form."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors[0][1], errors[0][0])
+        self.errors = errors
+
+
+# --- Events --------------------------------------------------------------------------------
+
+
+@dataclass
+class EventValues:
+    """What an organiser typed for an event; times are wall-clock in the event's zone."""
+
+    title: str
+    slug: str
+    starts_on: date
+    ends_on: date | None = None
+    timezone: str = "Europe/Berlin"
+    subtitle: str = ""
+    description: str = ""
+    venue: str = ""
+    address: str = ""
+    organiser_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    capacity: int | None = None
+    per_network_limit: int | None = None
+    published: bool = False
+
+
+def save_event(event: Event | None, values: EventValues) -> Event:
+    """Create or update an event after checking its slug, zone, days and window."""
+    errors: list[tuple[str, str]] = []
+    slug = values.slug.strip().lower()
+    if slug in RESERVED_SLUGS or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+        errors.append(
+            ("slug", _("Dieser Kurzname ist nicht möglich; bitte wählen Sie einen anderen."))
+        )
+    else:
+        taken = db.session.scalar(sa.select(Event.id).where(Event.slug == slug))
+        if taken is not None and (event is None or taken != event.id):
+            errors.append(("slug", _("Dieser Kurzname ist schon vergeben.")))
+    if not is_valid_zone(values.timezone):
+        errors.append(("timezone", _("Diese Zeitzone ist unbekannt (Beispiel: Europe/Berlin).")))
+    ends_on = values.ends_on or values.starts_on
+    if ends_on < values.starts_on:
+        errors.append(("ends_on", _("Der letzte Tag darf nicht vor dem ersten liegen.")))
+    opens, closes = values.registration_opens_at, values.registration_closes_at
+    if opens and closes and closes <= opens:
+        errors.append(
+            ("registration_closes_at", _("Das Anmeldeende muss nach dem Anmeldebeginn liegen."))
+        )
+    for name in ("capacity", "per_network_limit"):
+        number = getattr(values, name)
+        if number is not None and number < 0:
+            errors.append((name, _("Die Zahl darf nicht negativ sein.")))
+    if errors:
+        raise ValuesRefused(errors)
+    if event is None:
+        event = Event(slug=slug)
+        db.session.add(event)
+    zone_name = values.timezone
+    event.slug = slug
+    event.title = values.title.strip()
+    event.subtitle = values.subtitle.strip()
+    event.description = values.description.strip()
+    event.starts_on, event.ends_on, event.timezone = values.starts_on, ends_on, zone_name
+    event.venue, event.address = values.venue.strip(), values.address.strip()
+    event.organiser_name = values.organiser_name.strip()
+    event.contact_email = values.contact_email.strip()
+    event.contact_phone = values.contact_phone.strip()
+    event.registration_opens_at = (
+        from_local(opens.date(), opens.time(), zone_name) if opens else None
+    )
+    event.registration_closes_at = (
+        from_local(closes.date(), closes.time(), zone_name) if closes else None
+    )
+    event.capacity, event.per_network_limit = values.capacity, values.per_network_limit
+    event.published = values.published
+    event.programme_changed_at = utcnow()
+    db.session.flush()
+    return event
+
+
+# --- Rooms ---------------------------------------------------------------------------------
+
+
+def save_room(
+    event: Event, room: Room | None, name: str, capacity: int, notes: str = "", position: int = 0
+) -> Room:
+    """Create or update a room of the event; names are unique within the event."""
+    errors: list[tuple[str, str]] = []
+    name = name.strip()
+    clash = db.session.scalar(
+        sa.select(Room.id).where(Room.event_id == event.id, Room.name == name)
+    )
+    if clash is not None and (room is None or clash != room.id):
+        errors.append(("name", _("Diesen Raum gibt es bei dieser Veranstaltung schon.")))
+    if capacity < 0:
+        errors.append(("capacity", _("Die Zahl darf nicht negativ sein.")))
+    if errors:
+        raise ValuesRefused(errors)
+    if room is None:
+        room = Room(event=event)
+        db.session.add(room)
+    room.name, room.capacity, room.notes, room.position = name, capacity, notes.strip(), position
+    event.programme_changed_at = utcnow()
+    db.session.flush()
+    return room
+
+
+def delete_room(room: Room) -> None:
+    """Remove a room that no activity uses."""
+    in_use = db.session.scalar(sa.select(sa.func.count()).where(Activity.room_id == room.id))
+    if in_use:
+        raise DomainError(
+            _(
+                "Der Raum wird von %(count)s Programmpunkten genutzt; "
+                "bitte verlegen Sie sie zuerst.",
+                count=in_use,
+            )
+        )
+    db.session.delete(room)
+    db.session.flush()
+
+
+def save_person(
+    person: Person, name: str, title: str, organisation: str, email: str, bio: str
+) -> Person:
+    """Update a speaker's or moderator's details; names stay unique."""
+    name = " ".join(name.split())
+    clash = db.session.scalar(sa.select(Person.id).where(Person.name == name))
+    if clash is not None and clash != person.id:
+        raise ValuesRefused([("name", _("Eine Person mit diesem Namen gibt es schon."))])
+    person.name, person.title, person.organisation = name, title.strip(), organisation.strip()
+    person.email, person.bio = email.strip(), bio.strip()
+    db.session.flush()
+    return person

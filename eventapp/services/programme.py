@@ -1,0 +1,330 @@
+"""The programme: create and change activities under the timetable rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from eventapp.extensions import db
+from eventapp.models import (
+    ENROLMENT_KINDS,
+    Activity,
+    ActivityKind,
+    ActivityPerson,
+    EnrolmentStatus,
+    Event,
+    Person,
+    PersonRole,
+    Room,
+)
+from eventapp.services import DomainError, change_notices
+from eventapp.services.scheduling import (
+    Conflict,
+    ConflictKind,
+    Slot,
+    find_conflicts,
+    slot_of,
+)
+from eventapp.timezones import from_local, to_local, utcnow
+
+
+class ActivityRefused(DomainError):
+    """An activity could not be saved; carries every conflict so the form shows them by field."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__(conflicts[0].message, conflicts[0].field)
+        self.conflicts = conflicts
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Tell whether only overlaps stand in the way, so confirming them would save."""
+        return all(c.is_overlap for c in self.conflicts)
+
+
+# --- Activities ----------------------------------------------------------------------------
+
+
+@dataclass
+class ActivityValues:
+    """What an organiser typed for an activity; day and times are in the event's zone."""
+
+    title: str
+    kind: ActivityKind
+    day: date
+    starts: time
+    ends: time
+    room_id: int | None = None
+    # None: take the room's seat count.
+    capacity: int | None = None
+    # None: by kind (workshops and exchange circles need enrolment).
+    requires_enrolment: bool | None = None
+    speakers: list[str] = field(default_factory=list)
+    moderators: list[str] = field(default_factory=list)
+    description: str = ""
+    language: str = "de"
+    published: bool = True
+    cancelled: bool = False
+    overlap_confirmed: bool = False
+
+
+def known_values(activity: Activity) -> dict[str, object]:
+    """Return what participants know of an activity: title, times, room and cancellation."""
+    return {
+        "title": activity.title,
+        "starts_at": activity.starts_at,
+        "ends_at": activity.ends_at,
+        "room_id": activity.room_id,
+        "cancelled": activity.cancelled,
+    }
+
+
+def split_names(text: str) -> list[str]:
+    """Turn one-name-per-line text into a clean list without repeats."""
+    names: list[str] = []
+    for line in text.replace(";", "\n").splitlines():
+        name = " ".join(line.split())
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return names
+
+
+def _known_people(names: list[str]) -> dict[str, Person]:
+    """Map typed names (lower-cased) to existing people, by name or by title and name."""
+    if not names:
+        return {}
+    wanted = {n.lower() for n in names}
+    found: dict[str, Person] = {}
+    for person in db.session.scalars(sa.select(Person)):
+        for key in (person.name.lower(), person.display_name.lower()):
+            if key in wanted:
+                found[key] = person
+    return found
+
+
+def _local_instant(day: date, wall: time, zone_name: str) -> tuple[datetime, bool]:
+    """Return the UTC instant of a wall-clock time and whether that time exists that day."""
+    moment = from_local(day, wall, zone_name)
+    back = to_local(moment, zone_name)
+    return moment, (back.date(), back.time().replace(second=0)) == (day, wall.replace(second=0))
+
+
+def _event_slots(event: Event, exclude_id: int | None) -> list[Slot]:
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.event_id == event.id)
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+    ).all()
+    return [slot_of(a) for a in activities if a.id != exclude_id]
+
+
+def check_activity(
+    event: Event, activity: Activity | None, values: ActivityValues
+) -> tuple[Room | None, datetime, datetime, int | None, dict[str, Person], list[Conflict]]:
+    """Resolve room, instants, seats and people and return every rule the values break."""
+    errors: list[Conflict] = []
+    own_id = activity.id if activity else None
+    room = db.session.get(Room, values.room_id) if values.room_id is not None else None
+    if values.room_id is not None and (room is None or room.event_id != event.id):
+        errors.append(
+            Conflict(
+                ConflictKind.ROOM_OF_OTHER_EVENT,
+                (own_id,),
+                "room",
+                _(
+                    "Dieser Raum gehört nicht zu dieser Veranstaltung. "
+                    "Bitte wählen Sie einen aus der Liste."
+                ),
+            )
+        )
+        room = None
+    starts_at, starts_exist = _local_instant(values.day, values.starts, event.timezone)
+    ends_at, ends_exist = _local_instant(values.day, values.ends, event.timezone)
+    for name, exists in (("starts_at", starts_exist), ("ends_at", ends_exist)):
+        if not exists:
+            errors.append(
+                Conflict(
+                    ConflictKind.NONEXISTENT_TIME,
+                    (own_id,),
+                    name,
+                    _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
+                )
+            )
+    capacity = values.capacity if values.capacity is not None else (room.capacity if room else None)
+    needs_enrolment = (
+        values.requires_enrolment
+        if values.requires_enrolment is not None
+        else values.kind in ENROLMENT_KINDS
+    )
+    if capacity is not None and capacity < 0:
+        errors.append(
+            Conflict(
+                ConflictKind.NEGATIVE_CAPACITY,
+                (own_id,),
+                "capacity",
+                _("Die Platzzahl darf nicht negativ sein."),
+            )
+        )
+    elif capacity is None and needs_enrolment:
+        errors.append(
+            Conflict(
+                ConflictKind.MISSING_CAPACITY,
+                (own_id,),
+                "capacity",
+                _("Bitte geben Sie eine Platzzahl an (oder wählen Sie einen Raum)."),
+            )
+        )
+    known = _known_people(values.speakers + values.moderators)
+    people = tuple(
+        (
+            known[name.lower()].id if name.lower() in known else name.lower(),
+            known[name.lower()].display_name if name.lower() in known else name,
+            str(role),
+        )
+        for role, names in (
+            (PersonRole.SPEAKER, values.speakers),
+            (PersonRole.MODERATOR, values.moderators),
+        )
+        for name in names
+    )
+    candidate = Slot(
+        activity_id=own_id,
+        title=values.title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room_id=room.id if room else None,
+        room_name=room.name if room else "",
+        room_capacity=room.capacity if room else None,
+        capacity=capacity if capacity is None or capacity >= 0 else None,
+        people=people,
+        cancelled=values.cancelled,
+        # Only another activity's earlier confirmation counts as already settled.
+        overlap_confirmed=False,
+    )
+    conflicts = find_conflicts(
+        _event_slots(event, own_id), event.starts_on, event.ends_on, event.timezone, only=candidate
+    )
+    # Overlaps that another activity already confirmed stay saved without asking again.
+    errors.extend(c for c in conflicts if not (c.is_overlap and c.confirmed))
+    return room, starts_at, ends_at, capacity, known, errors
+
+
+def _refuse_if_needed(errors: list[Conflict], values: ActivityValues) -> None:
+    hard = [c for c in errors if not c.is_overlap]
+    overlaps = [c for c in errors if c.is_overlap]
+    if hard or (overlaps and not values.overlap_confirmed):
+        raise ActivityRefused(hard + overlaps)
+
+
+def _set_people(activity: Activity, values: ActivityValues, known: dict[str, Person]) -> None:
+    """Link the typed speakers and moderators, creating people not known yet."""
+    wanted: list[tuple[Person, PersonRole, int]] = []
+    for role, names in (
+        (PersonRole.SPEAKER, values.speakers),
+        (PersonRole.MODERATOR, values.moderators),
+    ):
+        for position, name in enumerate(names):
+            person = known.get(name.lower())
+            if person is None:
+                person = Person(name=name)
+                db.session.add(person)
+                known[name.lower()] = person
+            wanted.append((person, role, position))
+    db.session.flush()
+    keep = {(p.id, r): pos for p, r, pos in wanted}
+    for link in list(activity.people):
+        if (link.person_id, link.role) in keep:
+            link.position = keep.pop((link.person_id, link.role))
+        else:
+            activity.people.remove(link)
+    for person, role, position in wanted:
+        if (person.id, role) in keep:
+            activity.people.append(ActivityPerson(person=person, role=role, position=position))
+
+
+def _apply(
+    activity: Activity,
+    values: ActivityValues,
+    room: Room | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    known: dict[str, Person],
+) -> None:
+    activity.title = values.title.strip()
+    activity.kind = values.kind
+    activity.room = room
+    activity.starts_at, activity.ends_at = starts_at, ends_at
+    activity.requires_enrolment = (
+        values.requires_enrolment
+        if values.requires_enrolment is not None
+        else values.kind in ENROLMENT_KINDS
+    )
+    activity.description = values.description.strip()
+    activity.language = values.language
+    activity.published = values.published
+    activity.cancelled = values.cancelled
+    activity.overlap_confirmed = values.overlap_confirmed
+    _set_people(activity, values, known)
+
+
+def create_activity(event: Event, values: ActivityValues) -> Activity:
+    """Add an activity to the programme, refusing it while it breaks a rule."""
+    room, starts_at, ends_at, capacity, known, errors = check_activity(event, None, values)
+    _refuse_if_needed(errors, values)
+    activity = Activity(event=event, capacity=capacity)
+    db.session.add(activity)
+    _apply(activity, values, room, starts_at, ends_at, known)
+    activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
+    event.programme_changed_at = utcnow()
+    db.session.flush()
+    return activity
+
+
+def update_activity(activity: Activity, values: ActivityValues) -> Activity:
+    """Change an activity, refusing it while it breaks a rule; bump its revision if needed."""
+    event = activity.event
+    room, starts_at, ends_at, capacity, known, errors = check_activity(event, activity, values)
+    _refuse_if_needed(errors, values)
+    before = known_values(activity)
+    if capacity != activity.capacity:
+        from eventapp.services.registrations import change_capacity
+
+        try:
+            change_capacity(activity, capacity)
+        except DomainError as error:
+            refusal = Conflict(
+                ConflictKind.BELOW_SEATS_TAKEN, (activity.id,), "capacity", error.message
+            )
+            raise ActivityRefused([refusal]) from error
+        activity.capacity = capacity
+    _apply(activity, values, room, starts_at, ends_at, known)
+    change_notices.record_change(activity, before)  # flushes too, so room_id is current below
+    activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
+    # Here `before` holds what participants knew and `activity` what they will see now.
+    if known_values(activity) != before:
+        activity.revision = (activity.revision or 0) + 1
+    event.programme_changed_at = utcnow()
+    db.session.flush()
+    return activity
+
+
+def delete_activity(activity: Activity) -> None:
+    """Remove an activity nobody has a place in; otherwise it should be cancelled instead."""
+    taken = sum(1 for e in activity.enrolments if e.status != EnrolmentStatus.CANCELLED)
+    if taken:
+        raise DomainError(
+            _(
+                "Für diesen Programmpunkt gibt es %(count)s Anmeldungen. Bitte sagen Sie ihn ab, "
+                "statt ihn zu löschen.",
+                count=taken,
+            )
+        )
+    activity.event.programme_changed_at = utcnow()
+    db.session.delete(activity)
+    db.session.flush()

@@ -1,0 +1,151 @@
+"""The e-mails a participant gets: confirmation, changes, moving up, cancellation, a fresh link."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from eventapp.models import Enrolment, EnrolmentStatus, Registration
+from eventapp.services import calendar, mail
+
+log = logging.getLogger(__name__)
+
+
+def manage_url(registration: Registration, manage_token: str) -> str:
+    """Return the absolute private manage link."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/{registration.event.slug}/verwalten/{manage_token}"
+
+
+def resend_url(registration: Registration) -> str:
+    """Return the absolute address of the "send me my link again" page."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/{registration.event.slug}/link-anfordern"
+
+
+def calendar_attachment(registration: Registration) -> list[tuple[str, str, bytes]]:
+    """Return the personal calendar as an attachment (none while it cannot be built)."""
+    try:
+        payload = calendar.registration_ics(registration, current_app.config["PUBLIC_BASE_URL"])
+    except NotImplementedError:
+        return []
+    name = f"{registration.event.slug}-mein-programm.ics"
+    return [(name, "text/calendar", payload)]
+
+
+def _choices(registration: Registration) -> list[dict[str, Any]]:
+    """Return the active choices with status and place in line, in programme order."""
+    from eventapp.services.waitlist import waitlist_position
+
+    rows = []
+    active = [e for e in registration.enrolments if e.status != EnrolmentStatus.CANCELLED]
+    for enrolment in sorted(active, key=lambda e: (e.activity.starts_at, e.activity_id)):
+        rows.append(
+            {
+                "enrolment": enrolment,
+                "activity": enrolment.activity,
+                "position": waitlist_position(enrolment),
+            }
+        )
+    return rows
+
+
+def _send(
+    registration: Registration,
+    kind: str,
+    subject: str,
+    template: str,
+    *,
+    with_calendar: bool = False,
+    **context: Any,
+) -> None:
+    """Render a mail in the person's language and put it in the outbox."""
+    from eventapp.services.waitlist import event_waitlist_position
+
+    with force_locale(registration.language or "de"):
+        text = render_template(
+            f"email/{template}.txt",
+            registration=registration,
+            event=registration.event,
+            choices=_choices(registration),
+            event_position=event_waitlist_position(registration),
+            resend_url=resend_url(registration),
+            **context,
+        )
+        subject_text = f"{subject} – {registration.event.title}"
+    attachments = calendar_attachment(registration) if with_calendar else []
+    mail.queue_mail(
+        registration.email,
+        subject_text,
+        text,
+        attachments=attachments,
+        kind=kind,
+        registration=registration,
+    )
+
+
+def confirmation(registration: Registration, manage_token: str) -> None:
+    """Confirm a new registration with its private link and the personal calendar."""
+    with force_locale(registration.language or "de"):
+        subject = _("Ihre Anmeldung")
+    _send(
+        registration,
+        "registration",
+        subject,
+        "registration_confirmed",
+        with_calendar=True,
+        manage_url=manage_url(registration, manage_token),
+    )
+
+
+def changed(registration: Registration, manage_token: str | None) -> None:
+    """Confirm changed workshop choices, with the updated personal calendar."""
+    with force_locale(registration.language or "de"):
+        subject = _("Ihre Auswahl wurde geändert")
+    _send(
+        registration,
+        "registration_changed",
+        subject,
+        "registration_changed",
+        with_calendar=True,
+        manage_url=manage_url(registration, manage_token) if manage_token else None,
+    )
+
+
+def promotion(registration: Registration, enrolments: list[Enrolment], for_the_day: bool) -> None:
+    """Tell someone that they moved up from a waiting list."""
+    with force_locale(registration.language or "de"):
+        subject = _("Sie sind nachgerückt")
+    _send(
+        registration,
+        "promotion",
+        subject,
+        "promoted",
+        with_calendar=True,
+        promoted=enrolments,
+        for_the_day=for_the_day,
+    )
+
+
+def cancelled(registration: Registration) -> None:
+    """Confirm that a registration was cancelled."""
+    with force_locale(registration.language or "de"):
+        subject = _("Ihre Anmeldung wurde storniert")
+    _send(registration, "cancellation", subject, "registration_cancelled")
+
+
+def manage_link(registration: Registration, manage_token: str) -> None:
+    """Send a fresh private link to a registered address."""
+    with force_locale(registration.language or "de"):
+        subject = _("Ihr Link zur Anmeldung")
+    _send(
+        registration,
+        "manage_link",
+        subject,
+        "manage_link",
+        manage_url=manage_url(registration, manage_token),
+    )

@@ -1,0 +1,463 @@
+"""Register for an event and its workshops, change choices, cancel, change capacities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from eventapp.extensions import db
+from eventapp.models import (
+    Activity,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Network,
+    ParticipantRole,
+    Registration,
+    RegistrationStatus,
+)
+from eventapp.services import DomainError, waitlist
+from eventapp.services import registration_mail as notices
+from eventapp.services.tokens import calendar_token_for, new_checkin_code, new_token, token_hash
+from eventapp.timezones import utcnow
+
+ACTIVE = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED)
+
+
+class AlreadyRegistered(DomainError):
+    """The address is already registered for this event."""
+
+    def __init__(self, registration: Registration) -> None:
+        super().__init__(
+            _(
+                "Diese E-Mail-Adresse ist für diese Veranstaltung bereits angemeldet. Wir haben "
+                "den persönlichen Link zum Verwalten der Anmeldung noch einmal an sie geschickt."
+            ),
+            field="email",
+        )
+        self.registration = registration
+
+
+@dataclass
+class Participant:
+    """What a person tells us about themselves when registering."""
+
+    first_name: str
+    last_name: str
+    email: str
+    privacy_consent_version: str
+    salutation: str = ""
+    title: str = ""
+    organisation: str = ""
+    network_id: int | None = None
+    state: str = ""
+    role: ParticipantRole = ParticipantRole.PARTICIPANT
+    language: str = "de"
+    accessibility_needs: str = ""
+    dietary_wishes: str = ""
+    photo_consent: bool = False
+
+
+@dataclass
+class RegistrationResult:
+    """A stored registration and the one-time clear text of its manage-link token."""
+
+    registration: Registration
+    manage_token: str
+    enrolments: list[Enrolment] = field(default_factory=list)
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+
+def enrollable_activities(event: Event) -> list[Activity]:
+    """Return the activities people choose when registering, in programme order."""
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(
+                Activity.event_id == event.id,
+                Activity.requires_enrolment.is_(True),
+                Activity.published.is_(True),
+                Activity.cancelled.is_(False),
+            )
+            .order_by(Activity.starts_at, Activity.id)
+            .options(selectinload(Activity.room))
+        )
+    )
+
+
+def overlaps(first: Activity, second: Activity) -> bool:
+    """Tell whether two activities share any time."""
+    return first.starts_at < second.ends_at and second.starts_at < first.ends_at
+
+
+def time_slots(activities: Sequence[Activity]) -> list[list[Activity]]:
+    """Group activities whose times overlap (directly or in a chain) into slots."""
+    slots: list[list[Activity]] = []
+    slot_end: datetime | None = None
+    for activity in sorted(activities, key=lambda a: (a.starts_at, a.id)):
+        if slot_end is None or activity.starts_at >= slot_end:
+            slots.append([activity])
+            slot_end = activity.ends_at
+        else:
+            slots[-1].append(activity)
+            slot_end = max(slot_end, activity.ends_at)
+    return slots
+
+
+def registration_window_state(event: Event, now: datetime | None = None) -> str:
+    """Return "open", "not_yet" or "closed" for the event's registration window."""
+    now = now or utcnow()
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return "not_yet"
+    if event.registration_closes_at and now >= event.registration_closes_at:
+        return "closed"
+    return "open"
+
+
+def find_by_token(event: Event, token: str) -> Registration | None:
+    """Return the event's registration whose manage link holds this token."""
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.token_hash == token_hash(token))
+        .options(selectinload(Registration.enrolments).selectinload(Enrolment.activity))
+    )
+
+
+def find_by_email(event: Event, email: str) -> Registration | None:
+    """Return the event's registration for this address (any status)."""
+    return db.session.scalar(
+        sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.email == email.strip().lower()
+        )
+    )
+
+
+def network_confirmed_count(event: Event, network_id: int) -> int:
+    """Count the confirmed registrations of one network for the event."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.event_id == event.id,
+                Registration.network_id == network_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        )
+        or 0
+    )
+
+
+# --- Rules ---------------------------------------------------------------------------------
+
+
+def chosen_activities(event: Event, activity_ids: Iterable[int]) -> list[Activity]:
+    """Check a choice of activities against the event's programme and return them in id order."""
+    wanted = sorted(set(activity_ids))
+    if not wanted:
+        return []
+    offered = {a.id: a for a in enrollable_activities(event)}
+    unknown = [i for i in wanted if i not in offered]
+    if unknown:
+        raise DomainError(
+            _(
+                "Ihre Auswahl enthält ein Programmangebot, das es bei dieser Veranstaltung nicht "
+                "(mehr) zur Anmeldung gibt. Bitte wählen Sie erneut."
+            ),
+            field="activities",
+        )
+    chosen = [offered[i] for i in wanted]
+    for index, first in enumerate(chosen):
+        for second in chosen[index + 1 :]:
+            if overlaps(first, second):
+                raise DomainError(
+                    _(
+                        "„%(first)s“ und „%(second)s“ finden gleichzeitig statt. Bitte wählen Sie "
+                        "nur eines davon.",
+                        first=first.title,
+                        second=second.title,
+                    ),
+                    field="activities",
+                )
+    return chosen
+
+
+def check_network_limit(event: Event, network_id: int | None, exclude: Registration | None) -> None:
+    """Refuse a further confirmed delegate beyond the event's per-network limit."""
+    if network_id is None or event.per_network_limit is None:
+        return
+    network = db.session.scalar(
+        sa.select(Network).where(Network.id == network_id).with_for_update()
+    )
+    if network is None:
+        raise DomainError(_("Bitte wählen Sie ein Netzwerk aus der Liste."), field="network")
+    taken = network_confirmed_count(event, network_id)
+    counted = exclude is not None and exclude.status == RegistrationStatus.CONFIRMED
+    if counted and exclude is not None and exclude.network_id == network_id:
+        taken -= 1
+    if taken >= event.per_network_limit:
+        raise DomainError(
+            _(
+                "Je Netzwerk können höchstens %(limit)s Personen teilnehmen, und für "
+                "„%(network)s“ sind bereits %(taken)s angemeldet. Bitte sprechen Sie sich in "
+                "Ihrem Netzwerk ab oder wählen Sie „kein Netzwerk / anderes“, wenn Sie für eine "
+                "andere Stelle kommen.",
+                limit=event.per_network_limit,
+                network=network.name,
+                taken=taken,
+            ),
+            field="network",
+        )
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+
+def register(
+    event: Event,
+    person: Participant,
+    activity_ids: Iterable[int],
+    *,
+    by_organiser: bool = False,
+    notify: bool = True,
+    ignore_window: bool = False,
+) -> RegistrationResult:
+    """Register a person for the day and their chosen activities (confirmed or waitlisted)."""
+    if not (by_organiser or ignore_window) and registration_window_state(event) != "open":
+        raise DomainError(_("Die Anmeldung ist derzeit nicht geöffnet."))
+    chosen = chosen_activities(event, activity_ids)
+    email = person.email.strip().lower()
+    registration = find_by_email(event, email)
+    if registration is not None and registration.status != RegistrationStatus.CANCELLED:
+        raise AlreadyRegistered(registration)
+    if not by_organiser:
+        check_network_limit(event, person.network_id, None)
+
+    seated = waitlist.claim_event_seat(event.id)
+    manage_token = new_token()
+    now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
+    if registration is None:
+        registration = Registration(event=event, checkin_code=new_checkin_code())
+    _apply_details(registration, person, email, now)
+    registration.token_hash = token_hash(manage_token)
+    registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
+    registration.added_by_organiser = by_organiser
+    registration.cancelled_at = None
+    registration.queued_at = now
+    registration.over_capacity = False
+    if seated:
+        registration.status = RegistrationStatus.CONFIRMED
+    elif by_organiser:
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.over_capacity = True
+    else:
+        registration.status = RegistrationStatus.WAITLISTED
+    db.session.add(registration)
+    db.session.flush()
+
+    enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
+    db.session.flush()
+    if notify:
+        notices.confirmation(registration, manage_token)
+    return RegistrationResult(registration, manage_token, enrolments)
+
+
+def _apply_details(
+    registration: Registration, person: Participant, email: str, now: datetime
+) -> None:
+    """Copy the person's details and consents onto the registration."""
+    registration.email = email
+    for name in (
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "organisation",
+        "network_id",
+        "state",
+        "role",
+        "language",
+        "accessibility_needs",
+        "dietary_wishes",
+    ):
+        setattr(registration, name, getattr(person, name))
+    registration.privacy_consent_version = person.privacy_consent_version
+    registration.privacy_consent_at = now
+    registration.photo_consent = person.photo_consent
+    registration.photo_consent_at = now if person.photo_consent else None
+
+
+def update_details(registration: Registration, person: Participant) -> None:
+    """Change a registration's personal details (organisers; no network limit for them)."""
+    email = person.email.strip().lower()
+    other = find_by_email(registration.event, email)
+    if other is not None and other.id != registration.id:
+        raise DomainError(
+            _("Diese E-Mail-Adresse ist bereits für eine andere Anmeldung eingetragen."),
+            field="email",
+        )
+    consent_at = registration.privacy_consent_at
+    photo_before = registration.photo_consent
+    photo_at = registration.photo_consent_at
+    _apply_details(registration, person, email, utcnow())
+    registration.privacy_consent_at = consent_at
+    if photo_before == person.photo_consent:
+        registration.photo_consent_at = photo_at
+    db.session.flush()
+
+
+def change_choices(
+    registration: Registration, activity_ids: Iterable[int], manage_token: str | None = None
+) -> list[Enrolment]:
+    """Replace the person's activity choices; kept choices keep their place in line."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise DomainError(_("Diese Anmeldung ist storniert."))
+    chosen = {a.id: a for a in chosen_activities(registration.event, activity_ids)}
+    current = {e.activity_id: e for e in registration.enrolments if e.status in ACTIVE}
+    touched = sorted(set(chosen) ^ set(current))
+    if not touched:
+        return []
+    by_organiser = registration.added_by_organiser
+    promoted: list[Enrolment] = []
+    for activity_id in touched:  # id order: the lock order of every writer
+        if activity_id in current:
+            promoted += waitlist.withdraw(current[activity_id], notices.promotion)
+        else:
+            waitlist.enrol(registration, chosen[activity_id], over_capacity=by_organiser)
+    db.session.flush()
+    notices.changed(registration, manage_token)
+    return promoted
+
+
+def cancel_enrolment(
+    registration: Registration, activity_id: int, manage_token: str | None = None
+) -> list[Enrolment]:
+    """Cancel one workshop choice; its seat goes to the next in line."""
+    remaining = [
+        e.activity_id
+        for e in registration.enrolments
+        if e.status in ACTIVE and e.activity_id != activity_id
+    ]
+    return change_choices(registration, remaining, manage_token)
+
+
+def cancel_registration(registration: Registration, *, notify: bool = True) -> None:
+    """Cancel the whole registration; the day place and every seat go to the next in line."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        return
+    counted = registration.status == RegistrationStatus.CONFIRMED and not registration.over_capacity
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = utcnow()
+    registration.over_capacity = False
+    db.session.flush()
+    if counted:
+        waitlist.release_event_seat(registration.event_id)
+    active = sorted(
+        (e for e in registration.enrolments if e.status in ACTIVE), key=lambda e: e.activity_id
+    )
+    for enrolment in active:
+        waitlist.withdraw(enrolment, notices.promotion)
+    if counted:
+        waitlist.promote_registrations(registration.event, notices.promotion)
+    db.session.flush()
+    if notify:
+        notices.cancelled(registration)
+
+
+def promote_by_hand(enrolment: Enrolment) -> None:
+    """Move one waiting person up out of turn, only while a seat is free."""
+    if enrolment.status != EnrolmentStatus.WAITLISTED:
+        raise DomainError(_("Diese Person steht nicht auf der Warteliste."))
+    if enrolment.registration.status != RegistrationStatus.CONFIRMED:
+        raise DomainError(
+            _(
+                "Diese Person hat noch keinen Platz für den Tag; bestätigen Sie zuerst die "
+                "Anmeldung."
+            )
+        )
+    if not waitlist.claim_activity_seat(enrolment.activity_id):
+        raise DomainError(
+            _(
+                "Im Angebot „%(title)s“ ist kein Platz frei. Erhöhen Sie die Kapazität, um "
+                "jemanden nachrücken zu lassen.",
+                title=enrolment.activity.title,
+            )
+        )
+    enrolment.status = EnrolmentStatus.CONFIRMED
+    enrolment.confirmed_at = utcnow()
+    db.session.flush()
+    notices.promotion(enrolment.registration, [enrolment], False)
+
+
+def change_capacity(activity: Activity, new_capacity: int | None) -> list[Enrolment]:
+    """Set an activity's seat limit: never below the confirmed count; more seats promote people."""
+    if new_capacity is not None and new_capacity < 0:
+        raise DomainError(_("Die Kapazität darf nicht negativ sein."), field="capacity")
+    result = db.session.execute(
+        sa.update(Activity)
+        .where(
+            Activity.id == activity.id,
+            sa.true() if new_capacity is None else Activity.seats_taken <= new_capacity,
+        )
+        .values(capacity=new_capacity)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(activity, ["capacity", "seats_taken"])
+    if result.rowcount != 1:
+        raise DomainError(
+            _(
+                "Für „%(title)s“ sind bereits %(taken)s Plätze fest vergeben. Die Kapazität kann "
+                "nicht unter diese Zahl sinken; stornieren Sie vorher einzelne Anmeldungen.",
+                title=activity.title,
+                taken=activity.seats_taken,
+            ),
+            field="capacity",
+        )
+    return waitlist.promote_next(activity, notices.promotion)
+
+
+def change_event_capacity(event: Event, new_capacity: int | None) -> list[Registration]:
+    """Set the day's overall limit: never below the confirmed count; more places promote people."""
+    result = db.session.execute(
+        sa.update(Event)
+        .where(
+            Event.id == event.id,
+            sa.true() if new_capacity is None else Event.seats_taken <= new_capacity,
+        )
+        .values(capacity=new_capacity)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(event, ["capacity", "seats_taken"])
+    if result.rowcount != 1:
+        raise DomainError(
+            _(
+                "Es sind bereits %(taken)s Personen fest angemeldet; die Kapazität kann nicht "
+                "darunter sinken.",
+                taken=event.seats_taken,
+            ),
+            field="capacity",
+        )
+    return waitlist.promote_registrations(event, notices.promotion)
+
+
+def send_manage_link(registration: Registration) -> None:
+    """Issue a fresh manage link (the old one stops working) and mail it to the address."""
+    manage_token = new_token()
+    registration.token_hash = token_hash(manage_token)
+    registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
+    db.session.flush()
+    notices.manage_link(registration, manage_token)
+
+
+def request_manage_link(event: Event, email: str) -> None:
+    """Send the link to the address if it is registered; say nothing either way."""
+    registration = find_by_email(event, email)
+    if registration is not None and registration.status != RegistrationStatus.CANCELLED:
+        send_manage_link(registration)

@@ -1,0 +1,225 @@
+"""Seats and waiting lists: claim a seat with one conditional UPDATE, pass freed seats on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from eventapp.extensions import db
+from eventapp.models import (
+    Activity,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Registration,
+    RegistrationStatus,
+)
+from eventapp.timezones import utcnow
+
+# Called with each enrolment or registration that moved up from a waiting list (sends the mail).
+PromotionNotice = Callable[[Registration, list[Enrolment], bool], None]
+
+
+def _expire(model: type[Activity] | type[Event], row_id: int) -> None:
+    """Forget the loaded counter of a row changed by a Core UPDATE."""
+    loaded = db.session.identity_map.get(sa.inspect(model).identity_key_from_primary_key((row_id,)))
+    if loaded is not None:
+        db.session.expire(loaded, ["seats_taken", "capacity"])
+
+
+def claim_activity_seat(activity_id: int) -> bool:
+    """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
+    result = db.session.execute(
+        sa.update(Activity)
+        .where(
+            Activity.id == activity_id,
+            sa.or_(Activity.capacity.is_(None), Activity.seats_taken < Activity.capacity),
+        )
+        .values(seats_taken=Activity.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(Activity, activity_id)
+    return result.rowcount == 1
+
+
+def release_activity_seat(activity_id: int) -> None:
+    """Give one seat back."""
+    db.session.execute(
+        sa.update(Activity)
+        .where(Activity.id == activity_id, Activity.seats_taken > 0)
+        .values(seats_taken=Activity.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(Activity, activity_id)
+
+
+def claim_event_seat(event_id: int) -> bool:
+    """Take one place for the day if the event has room."""
+    result = db.session.execute(
+        sa.update(Event)
+        .where(
+            Event.id == event_id,
+            sa.or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity),
+        )
+        .values(seats_taken=Event.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(Event, event_id)
+    return result.rowcount == 1
+
+
+def release_event_seat(event_id: int) -> None:
+    """Give one place for the day back."""
+    db.session.execute(
+        sa.update(Event)
+        .where(Event.id == event_id, Event.seats_taken > 0)
+        .values(seats_taken=Event.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(Event, event_id)
+
+
+def enrol(
+    registration: Registration, activity: Activity, *, over_capacity: bool = False
+) -> Enrolment:
+    """Confirm or waitlist the registration for an activity, reusing a cancelled enrolment."""
+    eligible = registration.status == RegistrationStatus.CONFIRMED
+    seated = eligible and claim_activity_seat(activity.id)
+    now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
+    enrolment = next((e for e in registration.enrolments if e.activity_id == activity.id), None)
+    if enrolment is None:
+        enrolment = Enrolment(registration=registration, activity=activity)
+    enrolment.queued_at = now
+    enrolment.cancelled_at = None
+    enrolment.over_capacity = False
+    if seated:
+        enrolment.status = EnrolmentStatus.CONFIRMED
+        enrolment.confirmed_at = now
+    elif over_capacity:
+        enrolment.status = EnrolmentStatus.CONFIRMED
+        enrolment.confirmed_at = now
+        enrolment.over_capacity = True
+    else:
+        enrolment.status = EnrolmentStatus.WAITLISTED
+        enrolment.confirmed_at = None
+    db.session.add(enrolment)
+    return enrolment
+
+
+def withdraw(enrolment: Enrolment, notify: PromotionNotice | None) -> list[Enrolment]:
+    """Cancel an enrolment; a freed seat goes to the next in line at once."""
+    was_counted = enrolment.status == EnrolmentStatus.CONFIRMED and not enrolment.over_capacity
+    enrolment.status = EnrolmentStatus.CANCELLED
+    enrolment.cancelled_at = utcnow()
+    enrolment.over_capacity = False
+    db.session.flush()
+    if not was_counted:
+        return []
+    release_activity_seat(enrolment.activity_id)
+    return promote_next(enrolment.activity, notify)
+
+
+def next_in_line(activity_id: int, limit: int | None = None) -> list[Enrolment]:
+    """Return the waiting enrolments whose holders have a place for the day, first come first."""
+    query = (
+        sa.select(Enrolment)
+        .join(Registration, Registration.id == Enrolment.registration_id)
+        .where(
+            Enrolment.activity_id == activity_id,
+            Enrolment.status == EnrolmentStatus.WAITLISTED,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+        .order_by(Enrolment.queued_at, Enrolment.id)
+        .options(selectinload(Enrolment.registration))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def promote_next(activity: Activity, notify: PromotionNotice | None) -> list[Enrolment]:
+    """Move people up from the activity's waiting list while seats are free."""
+    promoted: list[Enrolment] = []
+    while True:
+        candidates = next_in_line(activity.id, limit=1)
+        if not candidates or not claim_activity_seat(activity.id):
+            break
+        enrolment = candidates[0]
+        enrolment.status = EnrolmentStatus.CONFIRMED
+        enrolment.confirmed_at = utcnow()
+        db.session.flush()
+        promoted.append(enrolment)
+        if notify is not None:
+            notify(enrolment.registration, [enrolment], False)
+    return promoted
+
+
+def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[Registration]:
+    """Give free places for the day to the event's waiting list, then their workshop choices."""
+    promoted: list[Registration] = []
+    while True:
+        registration = db.session.scalar(
+            sa.select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
+            .order_by(Registration.queued_at, Registration.id)
+            .limit(1)
+        )
+        if registration is None or not claim_event_seat(event.id):
+            break
+        registration.status = RegistrationStatus.CONFIRMED
+        db.session.flush()
+        confirmed: list[Enrolment] = []
+        waiting = [e for e in registration.enrolments if e.status == EnrolmentStatus.WAITLISTED]
+        for enrolment in sorted(waiting, key=lambda e: e.activity_id):
+            ahead = next_in_line(enrolment.activity_id, limit=1)
+            if ahead and ahead[0].id == enrolment.id and claim_activity_seat(enrolment.activity_id):
+                enrolment.status = EnrolmentStatus.CONFIRMED
+                enrolment.confirmed_at = utcnow()
+                confirmed.append(enrolment)
+        db.session.flush()
+        promoted.append(registration)
+        if notify is not None:
+            notify(registration, confirmed, True)
+    return promoted
+
+
+def waitlist_position(enrolment: Enrolment) -> int | None:
+    """Return the 1-based place in line of a waiting enrolment (None if not waiting)."""
+    if enrolment.status != EnrolmentStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count(Enrolment.id)).where(
+            Enrolment.activity_id == enrolment.activity_id,
+            Enrolment.status == EnrolmentStatus.WAITLISTED,
+            sa.or_(
+                Enrolment.queued_at < enrolment.queued_at,
+                sa.and_(Enrolment.queued_at == enrolment.queued_at, Enrolment.id < enrolment.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def event_waitlist_position(registration: Registration) -> int | None:
+    """Return the 1-based place on the event's waiting list (None if not waiting)."""
+    if registration.status != RegistrationStatus.WAITLISTED or registration.queued_at is None:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count(Registration.id)).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            sa.or_(
+                Registration.queued_at < registration.queued_at,
+                sa.and_(
+                    Registration.queued_at == registration.queued_at,
+                    Registration.id < registration.id,
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1

@@ -1,0 +1,179 @@
+"""Read-only JSON API at /api/v1 for the office's website and other tools."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from eventapp.extensions import csrf, db
+from eventapp.models import ActivityKind, Event
+from eventapp.openapi import openapi_document
+from eventapp.services import api as data
+from eventapp.views.exports import base_url
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+DEFAULT_PER_PAGE = 50
+
+
+class ApiError(Exception):
+    """An answer with an HTTP status and a JSON error body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_response(status: int, message: str) -> Response:
+    """Return {"error": {"status": …, "message": …}} with the status code."""
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    return error_response(error.code or 500, error.name)
+
+
+def event_or_404(slug: str) -> Event:
+    """Return the published event or raise a JSON 404."""
+    event = data.published_event(slug)
+    if event is None:
+        raise ApiError(404, "event not found")
+    return event
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Read a whole-number query parameter within bounds, else answer 400."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def paginated(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> Response:
+    """Wrap a page of items with counts and first/prev/next/last links."""
+    pages = max(math.ceil(total / per_page), 1)
+    root = base_url() + request.path
+
+    def link(number: int) -> str:
+        query = {k: v for k, v in request.args.items() if k not in {"page", "per_page"}}
+        query |= {"page": str(number), "per_page": str(per_page)}
+        return f"{root}?{urlencode(query)}"
+
+    links = {
+        "self": link(page),
+        "first": link(1),
+        "last": link(pages),
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
+    body = {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": pages,
+        "links": links,
+    }
+    response = jsonify(body)
+    response.headers["Link"] = ", ".join(
+        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"
+    )
+    return response
+
+
+def page_args() -> tuple[int, int]:
+    """Read page and per_page."""
+    page = int_arg("page", 1, 1, 1_000_000)
+    per_page = int_arg("per_page", DEFAULT_PER_PAGE, 1, data.MAX_PER_PAGE)
+    return page, per_page
+
+
+@bp.after_request
+def no_cookies_cache(response: Response) -> Response:
+    """Let anyone read the API from other sites; answers may be cached for a minute."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    return response
+
+
+@bp.route("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """Send the OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(base_url()))
+
+
+@bp.route("/events")
+def events() -> ResponseReturnValue:
+    """List published events."""
+    site = base_url()
+    return jsonify({"items": [data.event_data(e, site) for e in data.published_events()]})
+
+
+@bp.route("/events/<slug>")
+def event(slug: str) -> ResponseReturnValue:
+    """Describe one published event."""
+    return jsonify(data.event_data(event_or_404(slug), base_url()))
+
+
+@bp.route("/events/<slug>/rooms")
+def rooms(slug: str) -> ResponseReturnValue:
+    """List an event's rooms."""
+    found = event_or_404(slug)
+    return jsonify({"items": [data.room_data(room) for room in found.rooms]})
+
+
+@bp.route("/events/<slug>/activities")
+def activities(slug: str) -> ResponseReturnValue:
+    """List an event's published activities with free seats, page by page."""
+    found = event_or_404(slug)
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in {k.value for k in ActivityKind}:
+        raise ApiError(400, "unknown kind")
+    page, per_page = page_args()
+    items, total = data.page_of_activities(found, page, per_page, kind)
+    site = base_url()
+    return paginated([data.activity_data(a, found, site) for a in items], total, page, per_page)
+
+
+@bp.route("/events/<slug>/activities/<int:activity_id>")
+def activity(slug: str, activity_id: int) -> ResponseReturnValue:
+    """Describe one published activity."""
+    found = event_or_404(slug)
+    items = db.session.scalars(
+        data.activity_query(found).where(data.Activity.id == activity_id)
+    ).all()
+    if not items:
+        raise ApiError(404, "activity not found")
+    return jsonify(data.activity_data(items[0], found, base_url()))
+
+
+@bp.route("/networks")
+def networks() -> ResponseReturnValue:
+    """List the skilled-labour networks, optionally of one federal state, page by page."""
+    state = request.args.get("state") or None
+    page, per_page = page_args()
+    items, total = data.page_of_networks(page, per_page, state)
+    return paginated([data.network_data(n) for n in items], total, page, per_page)
+
+
+@bp.route("/<path:unknown>")
+def not_found(unknown: str) -> ResponseReturnValue:
+    """Answer unknown API paths with a JSON 404."""
+    raise ApiError(404, "not found")

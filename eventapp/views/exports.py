@@ -1,0 +1,194 @@
+"""Calendar feeds and schedule exports, answered with ETag/Last-Modified and cheap 304s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+
+from eventapp.extensions import db
+from eventapp.models import Activity, Event, OrganiserRole
+from eventapp.services import calendar, change_notices, schedule_export
+from eventapp.views.auth import role_required
+
+bp = Blueprint("exports", __name__)
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Calendar clients poll; let them and shared caches reuse an answer for a few minutes.
+PUBLIC_CACHE = "public, max-age=300"
+PRIVATE_CACHE = "private, max-age=300"
+
+
+def base_url() -> str:
+    """Return the configured public address of the site."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def feed_language() -> str:
+    """Pick the language of a feed: ?lang=, else the visitor's language (German by default)."""
+    requested = request.args.get("lang", "")
+    if requested in current_app.config["LANGUAGES"]:
+        return requested
+    return str(get_locale() or "de")
+
+
+def published_event_or_404(slug: str) -> Event:
+    """Return the published event with this slug, or answer 404."""
+    event = db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
+    if event is None:
+        abort(404)
+    return event
+
+
+def is_not_modified(etag: str, last_modified: datetime) -> bool:
+    """Tell whether the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and last_modified.replace(microsecond=0) <= since
+
+
+def conditional(
+    version: tuple[str, datetime],
+    build: Callable[[], bytes],
+    mimetype: str,
+    filename: str,
+    cache_control: str = PUBLIC_CACHE,
+) -> Response:
+    """Answer 304 when the client's copy is current, else build the body and send it."""
+    etag, last_modified = version
+    if is_not_modified(etag, last_modified):
+        response = Response(status=304)
+    else:
+        response = Response(build(), content_type=mimetype)
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(etag)
+    response.last_modified = last_modified
+    response.headers["Cache-Control"] = cache_control
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.route("/<slug>/programm.ics")
+def programme_feed(slug: str) -> ResponseReturnValue:
+    """Send the published programme as an iCal feed (?pausen=0 leaves the breaks out)."""
+    event = published_event_or_404(slug)
+    include_breaks = request.args.get("pausen", "1") not in {"0", "nein", "no", "false"}
+    lang = feed_language()
+    version = calendar.programme_version(event, f"ics:{include_breaks}:{lang}")
+    return conditional(
+        version,
+        lambda: calendar.programme_ics(event, base_url(), include_breaks, lang),
+        CALENDAR_TYPE,
+        f"{event.slug}-programm.ics",
+    )
+
+
+@bp.route("/<slug>/programm/<int:activity_id>.ics")
+def activity_feed(slug: str, activity_id: int) -> ResponseReturnValue:
+    """Send one published activity as an iCal file."""
+    event = published_event_or_404(slug)
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.event_id != event.id or not activity.published:
+        abort(404)
+    lang = feed_language()
+    return conditional(
+        calendar.activity_version(activity, f"ics:{lang}"),
+        lambda: calendar.activity_ics(activity, base_url(), lang),
+        CALENDAR_TYPE,
+        f"{event.slug}-{activity.id}.ics",
+    )
+
+
+@bp.route("/<slug>/kalender/<token>.ics")
+def personal_feed(slug: str, token: str) -> ResponseReturnValue:
+    """Send a person's own plan, reached with the read-only calendar token."""
+    event = published_event_or_404(slug)
+    registration = calendar.registration_by_calendar_token(event, token)
+    if registration is None:
+        abort(404)
+    response = conditional(
+        calendar.registration_version(registration, "ics"),
+        lambda: calendar.registration_ics(registration, base_url()),
+        CALENDAR_TYPE,
+        f"{event.slug}-mein-programm.ics",
+        PRIVATE_CACHE,
+    )
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/<slug>/schedule.xml")
+def frab_xml(slug: str) -> ResponseReturnValue:
+    """Send the published programme as frab schedule XML."""
+    event = published_event_or_404(slug)
+    return conditional(
+        calendar.programme_version(event, "frab-xml"),
+        lambda: schedule_export.schedule_xml(event, base_url()),
+        "application/xml; charset=utf-8",
+        f"{event.slug}-schedule.xml",
+    )
+
+
+@bp.route("/<slug>/schedule.json")
+def frab_json(slug: str) -> ResponseReturnValue:
+    """Send the published programme as frab schedule JSON."""
+    event = published_event_or_404(slug)
+    return conditional(
+        calendar.programme_version(event, "frab-json"),
+        lambda: schedule_export.schedule_json(event, base_url()),
+        "application/json",
+        f"{event.slug}-schedule.json",
+    )
+
+
+@bp.route("/organisation/veranstaltungen/<int:event_id>/aenderungsmitteilungen")
+@role_required(OrganiserRole.STAFF)
+def change_notice_log(event_id: int) -> ResponseReturnValue:
+    """Show per activity which participants were told about a change, and when."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    notices = change_notices.notices_for_event(event)
+    return render_template("organiser/change_notices.html", event=event, notices=notices)
+
+
+def feed_links(path: str) -> dict[str, str]:
+    """Return the download (http/https) and subscribe (webcal://) addresses of a feed path."""
+    download = f"{base_url()}{path}"
+    _scheme, _, rest = download.partition("://")
+    return {"download": download, "subscribe": f"webcal://{rest}" if rest else download}
+
+
+@bp.app_context_processor
+def calendar_link_helpers() -> dict[str, Any]:
+    """Give templates the feed addresses of an event, an activity and a personal plan."""
+
+    def programme(event: Event, breaks: bool = True) -> dict[str, str]:
+        suffix = "" if breaks else "?pausen=0"
+        return feed_links(f"/{event.slug}/programm.ics{suffix}")
+
+    def activity(event: Event, activity: Activity) -> dict[str, str]:
+        return feed_links(f"/{event.slug}/programm/{activity.id}.ics")
+
+    def personal(event: Event, calendar_token: str) -> dict[str, str]:
+        return feed_links(f"/{event.slug}/kalender/{calendar_token}.ics")
+
+    def schedule(event: Event) -> dict[str, str]:
+        return {
+            "xml": f"{base_url()}/{event.slug}/schedule.xml",
+            "json": f"{base_url()}/{event.slug}/schedule.json",
+        }
+
+    return {
+        "programme_feed": programme,
+        "activity_feed": activity,
+        "personal_feed": personal,
+        "schedule_exports": schedule,
+    }

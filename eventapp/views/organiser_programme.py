@@ -1,0 +1,235 @@
+"""Organiser area: the programme's activities and the timetable grid."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from eventapp import labels
+from eventapp.extensions import db
+from eventapp.forms import ActivityForm
+from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, OrganiserRole, Room
+from eventapp.services import DomainError
+from eventapp.services.programme import (
+    ActivityRefused,
+    ActivityValues,
+    create_activity,
+    delete_activity,
+    split_names,
+    update_activity,
+)
+from eventapp.services.scheduling import day_grids, event_conflicts
+from eventapp.timezones import to_local
+from eventapp.views.auth import role_required
+from eventapp.views.organiser import bp, event_or_404
+
+# Form field that shows a conflict of each kind of value.
+CONFLICT_FIELDS = {
+    "room": "room",
+    "starts_at": "starts",
+    "ends_at": "ends",
+    "capacity": "capacity",
+    "people": "speakers",
+}
+
+
+def programme_of(event: Event) -> tuple[list[Room], list[Activity]]:
+    """Load the event's rooms and activities with their rooms and people in a few queries."""
+    rooms = db.session.scalars(
+        sa.select(Room).where(Room.event_id == event.id).order_by(Room.position, Room.name)
+    ).all()
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.event_id == event.id)
+        .order_by(Activity.starts_at, Activity.id)
+        .options(
+            selectinload(Activity.room),
+            selectinload(Activity.people).selectinload(ActivityPerson.person),
+        )
+    ).all()
+    return list(rooms), list(activities)
+
+
+def activity_of_event_or_404(event: Event, activity_id: int) -> Activity:
+    """Return the event's activity with this id, or answer 404."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.event_id != event.id:
+        abort(404)
+    return activity
+
+
+@bp.route("/veranstaltungen/<int:event_id>/programm")
+@role_required(OrganiserRole.STAFF)
+def activities(event_id: int) -> ResponseReturnValue:
+    """List the programme with each activity's conflicts."""
+    event = event_or_404(event_id)
+    _rooms, items = programme_of(event)
+    conflicts = event_conflicts(event, items)
+    by_activity: dict[int | None, list] = {}
+    for conflict in conflicts:
+        for activity_id in conflict.activity_ids:
+            by_activity.setdefault(activity_id, []).append(conflict)
+    return render_template(
+        "organiser/activities.html", event=event, activities=items, conflicts=by_activity
+    )
+
+
+@bp.route("/veranstaltungen/<int:event_id>/zeitplan")
+@role_required(OrganiserRole.STAFF)
+def timetable(event_id: int) -> ResponseReturnValue:
+    """Show the day(s) as a grid: rooms as columns, time running down, conflicts marked."""
+    event = event_or_404(event_id)
+    rooms, items = programme_of(event)
+    conflicts = event_conflicts(event, items)
+    titles = {a.id: a.title for a in items}
+    return render_template(
+        "organiser/timetable.html",
+        event=event,
+        grids=day_grids(event, rooms, items, conflicts),
+        conflicts=conflicts,
+        titles=titles,
+    )
+
+
+def _prepare(form: ActivityForm, event: Event, rooms: list[Room]) -> None:
+    form.kind.choices = [
+        SelectChoice(kind.value, labels.KIND_LABELS[kind]) for kind in ActivityKind
+    ]
+    form.room.choices = [SelectChoice("", _("ohne Raum – gilt für alle Räume (z. B. Pause)"))] + [
+        SelectChoice(str(room.id), f"{room.name} ({room.capacity})") for room in rooms
+    ]
+
+
+def _fill(form: ActivityForm, activity: Activity) -> None:
+    event = activity.event
+    form.title.data = activity.title
+    form.kind.data = activity.kind.value
+    form.room.data = str(activity.room_id) if activity.room_id else ""
+    form.day.data = to_local(activity.starts_at, event.timezone).date()
+    form.starts.data = to_local(activity.starts_at, event.timezone).time()
+    form.ends.data = to_local(activity.ends_at, event.timezone).time()
+    form.capacity.data = activity.capacity
+    form.requires_enrolment.data = "yes" if activity.requires_enrolment else "no"
+    form.speakers.data = "\n".join(p.display_name for p in activity.speakers)
+    form.moderators.data = "\n".join(p.display_name for p in activity.moderators)
+    form.description.data = activity.description
+    form.language.data = activity.language
+    form.published.data = activity.published
+    form.cancelled.data = activity.cancelled
+    form.overlap_confirmed.data = activity.overlap_confirmed
+
+
+def _values(form: ActivityForm) -> ActivityValues | None:
+    """Turn the checked form into values, or mark the room field and return None."""
+    raw_room = (form.room.data or "").strip()
+    if raw_room and not raw_room.isdigit():
+        form.room.errors = [*form.room.errors, _("Bitte wählen Sie einen Raum aus der Liste.")]
+        return None
+    return ActivityValues(
+        title=form.title.data,
+        kind=ActivityKind(form.kind.data),
+        day=form.day.data,
+        starts=form.starts.data,
+        ends=form.ends.data,
+        room_id=int(raw_room) if raw_room else None,
+        capacity=form.capacity.data,
+        requires_enrolment={"yes": True, "no": False}.get(form.requires_enrolment.data),
+        speakers=split_names(form.speakers.data or ""),
+        moderators=split_names(form.moderators.data or ""),
+        description=form.description.data or "",
+        language=form.language.data,
+        published=form.published.data,
+        cancelled=form.cancelled.data,
+        overlap_confirmed=form.overlap_confirmed.data,
+    )
+
+
+def _show_conflicts(form: ActivityForm, refusal: ActivityRefused) -> None:
+    moderators = {n.lower() for n in split_names(form.moderators.data or "")}
+    for conflict in refusal.conflicts:
+        name = CONFLICT_FIELDS.get(conflict.field, "title")
+        if conflict.field == "people" and conflict.person_name.lower() in moderators:
+            name = "moderators"
+        field = getattr(form, name)
+        field.errors = [*field.errors, conflict.message]
+
+
+def _edit_activity(event: Event, activity: Activity | None) -> ResponseReturnValue:
+    rooms, _items = programme_of(event)
+    form = ActivityForm()
+    _prepare(form, event, rooms)
+    if activity is not None and not form.is_submitted():
+        _fill(form, activity)
+    elif activity is None and not form.is_submitted():
+        form.day.data = event.starts_on
+    refusal: ActivityRefused | None = None
+    if form.validate_on_submit():
+        values = _values(form)
+        if values is not None:
+            try:
+                if activity is None:
+                    saved = create_activity(event, values)
+                else:
+                    saved = update_activity(activity, values)
+            except ActivityRefused as error:
+                db.session.rollback()
+                refusal = error
+                _show_conflicts(form, error)
+            else:
+                db.session.commit()
+                flash(_("„%(title)s“ ist gespeichert.", title=saved.title), "success")
+                if request.form.get("next") == "timetable":
+                    return redirect(url_for("organiser.timetable", event_id=event.id))
+                return redirect(url_for("organiser.activities", event_id=event.id))
+    status = 400 if form.is_submitted() else 200
+    overlaps = [c for c in refusal.conflicts if c.is_overlap] if refusal else []
+    ask_confirmation = bool(overlaps) or bool(activity and activity.overlap_confirmed)
+    return render_template(
+        "organiser/activity_form.html",
+        event=event,
+        activity=activity,
+        form=form,
+        overlaps=overlaps,
+        ask_confirmation=ask_confirmation,
+    ), status
+
+
+@bp.route("/veranstaltungen/<int:event_id>/programm/neu", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def activity_new(event_id: int) -> ResponseReturnValue:
+    """Add an activity to the programme."""
+    return _edit_activity(event_or_404(event_id), None)
+
+
+@bp.route("/veranstaltungen/<int:event_id>/programm/<int:activity_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def activity_edit(event_id: int, activity_id: int) -> ResponseReturnValue:
+    """Change an activity: time, room, seats, people, publication, cancellation."""
+    event = event_or_404(event_id)
+    return _edit_activity(event, activity_of_event_or_404(event, activity_id))
+
+
+@bp.route("/veranstaltungen/<int:event_id>/programm/<int:activity_id>/loeschen", methods=["POST"])
+@role_required(OrganiserRole.STAFF)
+def activity_delete(event_id: int, activity_id: int) -> ResponseReturnValue:
+    """Remove an activity nobody has a place in."""
+    event = event_or_404(event_id)
+    activity = activity_of_event_or_404(event, activity_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        delete_activity(activity)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(
+            url_for("organiser.activity_edit", event_id=event.id, activity_id=activity_id)
+        )
+    db.session.commit()
+    flash(_("Der Programmpunkt ist gelöscht."), "success")
+    return redirect(url_for("organiser.activities", event_id=event.id))

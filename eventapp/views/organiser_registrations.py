@@ -1,0 +1,282 @@
+"""Organiser pages for registrations: lists, waiting lists, edit, promote, cancel, export."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+
+from eventapp.database import is_lock_timeout
+from eventapp.extensions import db
+from eventapp.forms import OrganiserRegistrationForm
+from eventapp.labels import FEDERAL_STATES
+from eventapp.models import (
+    Activity,
+    Enrolment,
+    Event,
+    Network,
+    OrganiserRole,
+    ParticipantRole,
+    Registration,
+    RegistrationStatus,
+)
+from eventapp.services import DomainError
+from eventapp.services import registration_lists as lists
+from eventapp.services import registrations as service
+from eventapp.views.auth import role_required
+from eventapp.views.registration import participant_from, prepare_form, resolve_network
+from eventapp.views.registration_helpers import read_choices, slot_groups
+
+bp = Blueprint(
+    "organiser_registrations",
+    __name__,
+    url_prefix="/organisation/veranstaltungen/<int:event_id>/anmeldungen",
+)
+PAGE_SIZE = 200
+
+
+def event_or_404(event_id: int) -> Event:
+    """Return the event or answer 404."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+def read_filter() -> lists.RegistrationFilter:
+    """Read the list filter from the query string (odd values are ignored)."""
+    args = request.args
+
+    def number(name: str) -> int | None:
+        value = args.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    return lists.RegistrationFilter(
+        text=args.get("q", "").strip()[:100],
+        network_id=number("netzwerk"),
+        state=args.get("land", "") if args.get("land", "") in FEDERAL_STATES else "",
+        role=args.get("rolle", "") if args.get("rolle", "") in set(ParticipantRole) else "",
+        activity_id=number("angebot"),
+        status=args.get("status", "") if args.get("status", "") in set(RegistrationStatus) else "",
+    )
+
+
+@bp.route("/")
+@role_required(OrganiserRole.STAFF)
+def index(event_id: int) -> ResponseReturnValue:
+    """List, search and filter the event's registrations."""
+    event = event_or_404(event_id)
+    wanted = read_filter()
+    registrations = lists.search(event, wanted, limit=PAGE_SIZE + 1)
+    networks = db.session.scalars(sa.select(Network).order_by(Network.name)).all()
+    return render_template(
+        "organiser/registrations/index.html",
+        event=event,
+        wanted=wanted,
+        registrations=registrations[:PAGE_SIZE],
+        more=len(registrations) > PAGE_SIZE,
+        networks=networks,
+        states=FEDERAL_STATES,
+        activities=lists.activity_overview(event),
+    )
+
+
+@bp.route("/export.<kind>")
+@role_required(OrganiserRole.STAFF)
+def export(event_id: int, kind: str) -> ResponseReturnValue:
+    """Download the (filtered) registrations as CSV or XLSX."""
+    event = event_or_404(event_id)
+    if kind not in {"csv", "xlsx"}:
+        abort(404)
+    rows = lists.export_rows(event, lists.search(event, read_filter()))
+    if kind == "csv":
+        body, mimetype = lists.to_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = lists.to_xlsx(rows, _("Anmeldungen"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{event.slug}-anmeldungen.{kind}"'
+    )
+    return response
+
+
+@bp.route("/angebote")
+@role_required(OrganiserRole.STAFF)
+def activities(event_id: int) -> ResponseReturnValue:
+    """Show each workshop's seats, confirmed count and waiting list length."""
+    event = event_or_404(event_id)
+    return render_template(
+        "organiser/registrations/activities.html",
+        event=event,
+        rows=lists.activity_overview(event),
+        networks=lists.network_usage(event),
+    )
+
+
+def activity_or_404(event: Event, activity_id: int) -> Activity:
+    """Return the event's activity or answer 404."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.event_id != event.id:
+        abort(404)
+    return activity
+
+
+@bp.route("/angebote/<int:activity_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def activity(event_id: int, activity_id: int) -> ResponseReturnValue:
+    """Show an activity's confirmed list and waiting list; promote or change the capacity."""
+    event = event_or_404(event_id)
+    item = activity_or_404(event, activity_id)
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        if not FlaskForm().validate():
+            errors.append(_("Das Formular war abgelaufen. Bitte versuchen Sie es noch einmal."))
+        else:
+            try:
+                message = _activity_action(item)
+                db.session.commit()
+                flash(message, "success")
+                return redirect(request.path)
+            except DomainError as error:
+                db.session.rollback()
+                errors.append(error.message)
+            except OperationalError as error:
+                db.session.rollback()
+                if not is_lock_timeout(error):
+                    raise
+                errors.append(_("Die Datenbank ist gerade ausgelastet. Bitte noch einmal senden."))
+        status = 400
+        item = activity_or_404(event, activity_id)
+    confirmed, waiting = lists.activity_lines(item)
+    return render_template(
+        "organiser/registrations/activity.html",
+        event=event,
+        activity=item,
+        confirmed=confirmed,
+        waiting=waiting,
+        errors=errors,
+        capacity_value=request.form.get("capacity", item.capacity if item.capacity else ""),
+    ), status
+
+
+def _activity_action(item: Activity) -> str:
+    """Run the posted action on an activity and return the success message."""
+    action = request.form.get("action", "")
+    if action == "promote":
+        enrolment_id = request.form.get("enrolment_id", "")
+        enrolment = db.session.get(Enrolment, int(enrolment_id)) if enrolment_id.isdigit() else None
+        if enrolment is None or enrolment.activity_id != item.id:
+            raise DomainError(_("Diese Person steht nicht auf der Warteliste."))
+        service.promote_by_hand(enrolment)
+        return _("%(name)s ist nachgerückt.", name=enrolment.registration.full_name)
+    if action == "capacity":
+        value = request.form.get("capacity", "").strip()
+        if value and (not value.isdigit() or len(value) > 6):
+            raise DomainError(
+                _("Bitte geben Sie eine ganze Zahl ab 0 ein oder lassen Sie das Feld leer."),
+                field="capacity",
+            )
+        promoted = service.change_capacity(item, int(value) if value else None)
+        return _(
+            "Kapazität gespeichert; %(count)s Person(en) sind nachgerückt.", count=len(promoted)
+        )
+    raise DomainError(_("Diese Aktion gibt es nicht."))
+
+
+def registration_or_404(event: Event, registration_id: int) -> Registration:
+    """Return the event's registration or answer 404."""
+    registration = db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.id == registration_id, Registration.event_id == event.id)
+        .options(selectinload(Registration.enrolments).selectinload(Enrolment.activity))
+    )
+    if registration is None:
+        abort(404)
+    return registration
+
+
+def _render_edit(
+    event: Event,
+    form: OrganiserRegistrationForm,
+    registration: Registration | None,
+    chosen: set[int],
+    errors: list[str],
+    status: int,
+) -> ResponseReturnValue:
+    from eventapp.views.registration import network_names
+
+    return render_template(
+        "organiser/registrations/edit.html",
+        event=event,
+        form=form,
+        registration=registration,
+        slots=slot_groups(event),
+        chosen=chosen,
+        choice_errors=errors,
+        networks=network_names(),
+    ), status
+
+
+@bp.route("/neu", methods=["GET", "POST"])
+@bp.route("/<int:registration_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnValue:
+    """Register someone on their behalf (no limits) or edit a registration."""
+    event = event_or_404(event_id)
+    registration = registration_or_404(event, registration_id) if registration_id else None
+    form = prepare_form(
+        OrganiserRegistrationForm(obj=registration if request.method == "GET" else None),
+        tuple(ParticipantRole),
+    )
+    chosen = {
+        e.activity_id
+        for e in (registration.enrolments if registration else [])
+        if e.status in service.ACTIVE
+    }
+    if request.method == "GET":
+        if registration is not None:
+            form.network.data = registration.network.name if registration.network else ""
+            form.role.data = str(registration.role)
+            form.privacy_consent.data = True
+        return _render_edit(event, form, registration, chosen, [], 200)
+    chosen, errors = read_choices(request.form)
+    valid = form.validate()
+    network_ok, network_id = resolve_network(form)
+    if not valid or not network_ok or errors:
+        return _render_edit(event, form, registration, chosen, errors, 400)
+    person = participant_from(form, network_id)
+    try:
+        if registration is None:
+            result = service.register(event, person, chosen, by_organiser=True)
+            registration = result.registration
+        else:
+            service.update_details(registration, person)
+            service.change_choices(registration, chosen)
+        registration.organiser_notes = form.organiser_notes.data or ""
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        if error.field and hasattr(form, error.field):
+            getattr(form, error.field).errors = [error.message]
+            return _render_edit(event, form, registration, chosen, [], 400)
+        return _render_edit(event, form, registration, chosen, [error.message], 400)
+    flash(_("Die Anmeldung von %(name)s ist gespeichert.", name=registration.full_name), "success")
+    return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
+
+
+@bp.route("/<int:registration_id>/stornieren", methods=["POST"])
+@role_required(OrganiserRole.STAFF)
+def cancel(event_id: int, registration_id: int) -> ResponseReturnValue:
+    """Cancel a registration; its seats go to the next in line."""
+    event = event_or_404(event_id)
+    registration = registration_or_404(event, registration_id)
+    service.cancel_registration(registration)
+    db.session.commit()
+    flash(_("Die Anmeldung von %(name)s ist storniert.", name=registration.full_name), "success")
+    return redirect(url_for(".index", event_id=event.id))

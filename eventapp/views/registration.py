@@ -1,0 +1,439 @@
+"""Public registration: sign up, confirmation, private manage page, data copy, lost link."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import TooManyRequests
+from wtforms.fields.choices import SelectChoice
+
+from eventapp.database import is_lock_timeout, read_only
+from eventapp.extensions import csrf, db, limiter
+from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
+from eventapp.log_redaction import install_werkzeug_filter
+from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
+from eventapp.services import DomainError, mail
+from eventapp.services import registrations as service
+from eventapp.services.registration_data import data_copy
+from eventapp.services.tokens import calendar_token_for
+from eventapp.views.public import published_event_or_404
+from eventapp.views.registration_helpers import (
+    choice_rows,
+    day_position,
+    read_choices,
+    slot_groups,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("registration", __name__)
+# Every POST here is checked by its FlaskForm, so an expired token re-renders the form with
+# the input kept instead of answering with a bare 400.
+csrf.exempt(bp)
+# Manage-link tokens travel in the path: keep them out of the development server's log.
+bp.record_once(lambda state: install_werkzeug_filter())
+
+PUBLIC_ROLES = (ParticipantRole.PARTICIPANT, ParticipantRole.SPEAKER, ParticipantRole.PRESS)
+SESSION_KEY = "registered"
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
+def participant_from(form: RegistrationForm, network_id: int | None) -> service.Participant:
+    """Turn a validated form into the service's plain values."""
+    return service.Participant(
+        salutation=form.salutation.data or "",
+        title=form.title.data or "",
+        first_name=form.first_name.data,
+        last_name=form.last_name.data,
+        organisation=form.organisation.data or "",
+        network_id=network_id,
+        state=form.state.data,
+        email=form.email.data,
+        role=ParticipantRole(form.role.data),
+        language=form.language.data,
+        accessibility_needs=form.accessibility_needs.data or "",
+        dietary_wishes=form.dietary_wishes.data or "",
+        photo_consent=bool(form.photo_consent.data),
+        privacy_consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+    )
+
+
+def prepare_form(form: RegistrationForm, roles: tuple[ParticipantRole, ...]) -> RegistrationForm:
+    """Fill the select boxes of a registration form."""
+    from eventapp.labels import FEDERAL_STATES, PARTICIPANT_ROLE_LABELS
+
+    form.state.choices = [
+        SelectChoice("", _("Bitte wählen")),
+        *(SelectChoice(s, s) for s in FEDERAL_STATES),
+        SelectChoice("Ausland", _("anderes Land")),
+    ]
+    form.role.choices = [SelectChoice(r.value, str(PARTICIPANT_ROLE_LABELS[r])) for r in roles]
+    form.network.render_kw = {"list": "network-list", "autocomplete": "off"}
+    if not form.is_submitted():
+        form.language.data = form.language.data or session.get("lang") or "de"
+    return form
+
+
+def network_names() -> list[str]:
+    """Return all network names for the searchable list."""
+    return list(db.session.scalars(sa.select(Network.name).order_by(Network.name)))
+
+
+def resolve_network(form: RegistrationForm) -> tuple[bool, int | None]:
+    """Map the typed network name to its id; "" means none / other."""
+    name = (form.network.data or "").strip()
+    if not name:
+        return True, None
+    network_id = db.session.scalar(sa.select(Network.id).where(Network.name == name))
+    if network_id is None:
+        form.network.errors = [
+            *form.network.errors,
+            _("Bitte wählen Sie ein Netzwerk aus der Liste oder lassen Sie das Feld leer."),
+        ]
+        return False, None
+    return True, network_id
+
+
+def render_form(
+    event: Event,
+    form: RegistrationForm,
+    *,
+    chosen: set[int] | None = None,
+    choice_errors: list[str] | None = None,
+    extra_errors: list[str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """Render the registration form (again) with what the person typed."""
+    slots = slot_groups(event)
+    return (
+        render_template(
+            "registration/form.html",
+            event=event,
+            form=form,
+            slots=slots,
+            chosen=chosen or set(),
+            choice_errors=choice_errors or [],
+            extra_errors=extra_errors or [],
+            networks=network_names(),
+            window=service.registration_window_state(event),
+        ),
+        status,
+    )
+
+
+@bp.route("/<slug>/anmeldung", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register(slug: str) -> ResponseReturnValue:
+    """Show the registration form and register a person."""
+    if request.method == "GET":
+        event = published_event_or_404(slug)
+        form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+        wanted = request.args.get("waehlen", "")
+        return render_form(event, form, chosen={int(wanted)} if wanted.isdigit() else set())
+    try:
+        return _register_post(slug)
+    except OperationalError as error:
+        db.session.rollback()
+        if not is_lock_timeout(error):
+            raise
+        # Another writer held the lock too long: show the form again, as it was sent.
+        with read_only():
+            event = published_event_or_404(slug)
+            form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+            chosen, _errors = read_choices(request.form)
+            return render_form(event, form, chosen=chosen, extra_errors=[_busy()], status=503)
+
+
+def _register_post(slug: str) -> ResponseReturnValue:
+    """Validate the sent form and register the person, or show the form with messages."""
+    event = published_event_or_404(slug)
+    form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+    if service.registration_window_state(event) != "open":
+        return render_form(event, form, status=400)
+    chosen, choice_errors = read_choices(request.form)
+    valid = form.validate()
+    network_ok, network_id = resolve_network(form)
+    if form.homepage.data:
+        return render_form(
+            event,
+            form,
+            chosen=chosen,
+            extra_errors=[
+                _(
+                    "Das Feld „Bitte dieses Feld leer lassen“ muss leer sein. "
+                    "Nichts wurde gespeichert."
+                )
+            ],
+            status=400,
+        )
+    if not valid or not network_ok or choice_errors:
+        return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
+    try:
+        result = service.register(event, participant_from(form, network_id), chosen)
+        db.session.commit()
+    except service.AlreadyRegistered as already:
+        db.session.rollback()
+        existing = db.session.get(Registration, already.registration.id)
+        if existing is not None:
+            service.send_manage_link(existing)
+            db.session.commit()
+        form.email.errors = [*form.email.errors, already.message]
+        return render_form(event, form, chosen=chosen, status=409)
+    except DomainError as error:
+        db.session.rollback()
+        return render_form(event, form, chosen=chosen, **_error_target(form, error), status=400)
+    except IntegrityError:
+        # The same address registered at the very same moment in another request.
+        db.session.rollback()
+        form.email.errors = [*form.email.errors, _("Diese E-Mail-Adresse ist bereits angemeldet.")]
+        return render_form(event, form, chosen=chosen, status=409)
+    # The slug comes from the URL: touching the model after commit would open a new transaction.
+    session[SESSION_KEY] = {"event": slug, "token": result.manage_token}
+    return redirect(url_for("registration.confirmation", slug=slug))
+
+
+def _busy() -> str:
+    return _(
+        "Gerade melden sich sehr viele Menschen gleichzeitig an. Es wurde nichts gespeichert; "
+        "Ihre Eingaben sind erhalten. Bitte senden Sie das Formular in einigen Sekunden "
+        "noch einmal."
+    )
+
+
+def _error_target(form: RegistrationForm, error: DomainError) -> dict[str, list[str]]:
+    """Put a service message next to its field, into the choice box, or on top."""
+    if error.field == "activities":
+        return {"choice_errors": [error.message]}
+    field = getattr(form, error.field or "", None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+        return {}
+    return {"extra_errors": [error.message]}
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(error: TooManyRequests) -> ResponseReturnValue:
+    """Keep the form and say how long to wait when the rate limit is reached."""
+    if request.endpoint != "registration.register" or not request.view_args:
+        return render_template(
+            "errors/error.html",
+            status=429,
+            title=_("Zu viele Versuche"),
+            message=_("Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal."),
+        ), 429
+    event = published_event_or_404(request.view_args["slug"])
+    form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+    chosen, _errors = read_choices(request.form)
+    message = _(
+        "Von Ihrem Anschluss kamen gerade sehr viele Anmeldungen. Ihre Eingaben sind erhalten; "
+        "bitte warten Sie eine Minute und senden Sie das Formular dann noch einmal."
+    )
+    return render_form(event, form, chosen=chosen, extra_errors=[message], status=429)
+
+
+@bp.route("/<slug>/anmeldung/bestaetigt")
+def confirmation(slug: str) -> ResponseReturnValue:
+    """Thank the person and show the result, the place in line and the manage link."""
+    event = published_event_or_404(slug)
+    stored = session.get(SESSION_KEY) or {}
+    registration = None
+    if stored.get("event") == event.slug:
+        registration = service.find_by_token(event, stored.get("token", ""))
+    if registration is None:
+        return redirect(url_for("registration.register", slug=event.slug))
+    response = Response(
+        render_template(
+            "registration/confirmation.html",
+            event=event,
+            registration=registration,
+            rows=choice_rows(registration),
+            registration_day_position=day_position(registration),
+            manage_url=url_for(
+                "registration.manage", slug=event.slug, token=stored["token"], _external=False
+            ),
+        )
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def registration_or_404(event: Event, token: str) -> Registration:
+    """Return the registration behind a manage link, or answer 404."""
+    registration = service.find_by_token(event, token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.route("/<slug>/verwalten/<token>", methods=["GET", "POST"])
+def manage(slug: str, token: str) -> ResponseReturnValue:
+    """Let the person see, change or cancel their registration through the private link."""
+    event = published_event_or_404(slug)
+    registration = registration_or_404(event, token)
+    cancel_form = ConfirmCancelForm(prefix="cancel", meta={"csrf": False})
+    choice_errors: list[str] = []
+    chosen = {e.activity_id for e in registration.enrolments if e.status in service.ACTIVE}
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            outcome = _manage_action(registration, token, action, cancel_form)
+        except DomainError as error:
+            db.session.rollback()
+            choice_errors = [error.message]
+            chosen, _errors = read_choices(request.form)
+            status = 400
+        except OperationalError as error:
+            db.session.rollback()
+            if not is_lock_timeout(error):
+                raise
+            choice_errors = [_busy()]
+            chosen, _errors = read_choices(request.form)
+            status = 503
+        else:
+            status = 400
+            if outcome is not None:
+                if outcome[0]:
+                    flash(outcome[1], "success")
+                    return redirect(url_for("registration.manage", slug=slug, token=token))
+                choice_errors = [outcome[1]]
+                chosen, _errors = read_choices(request.form)
+        registration = registration_or_404(event, token)
+    response = Response(
+        render_template(
+            "registration/manage.html",
+            event=event,
+            registration=registration,
+            rows=choice_rows(registration),
+            slots=slot_groups(event),
+            chosen=chosen,
+            choice_errors=choice_errors,
+            cancel_form=cancel_form,
+            day_position=day_position(registration),
+            token=token,
+            calendar_token=calendar_token_for(token),
+            cancelled=registration.status == RegistrationStatus.CANCELLED,
+        ),
+        status=status,
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _manage_action(
+    registration: Registration, token: str, action: str, cancel_form: ConfirmCancelForm
+) -> tuple[bool, str] | None:
+    """Run one manage-page action; return (done, message), or None if the form shows errors."""
+    if not FlaskForm().validate():  # checks the form token only
+        return (
+            False,
+            _(
+                "Das Formular war abgelaufen. Ihre Auswahl ist erhalten – bitte senden Sie es "
+                "noch einmal."
+            ),
+        )
+    if action == "change":
+        chosen, errors = read_choices(request.form)
+        if errors:
+            return False, errors[0]
+        service.change_choices(registration, chosen, token)
+        db.session.commit()
+        return True, _("Ihre Auswahl ist gespeichert. Sie bekommen eine Bestätigung per E-Mail.")
+    if action == "drop":
+        activity_id = request.form.get("activity_id", "")
+        if not activity_id.isdigit():
+            return False, _("Bitte wählen Sie aus, was Sie absagen möchten.")
+        service.cancel_enrolment(registration, int(activity_id), token)
+        db.session.commit()
+        return True, _("Der Platz ist freigegeben. Vielen Dank, dass Sie abgesagt haben.")
+    if action == "cancel":
+        if not cancel_form.validate():
+            return None
+        service.cancel_registration(registration)
+        db.session.commit()
+        return True, _("Ihre Anmeldung ist storniert. Sie bekommen eine Bestätigung per E-Mail.")
+    return False, _("Diese Aktion gibt es nicht.")
+
+
+@bp.route("/<slug>/verwalten/<token>/daten.json")
+def data_download(slug: str, token: str) -> ResponseReturnValue:
+    """Give the person a copy of every stored detail about them (GDPR Art. 15/20)."""
+    event = published_event_or_404(slug)
+    registration = registration_or_404(event, token)
+    body = json.dumps(data_copy(registration), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{event.slug}-meine-daten.json"'
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<slug>/link-anfordern", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def resend_link(slug: str) -> ResponseReturnValue:
+    """Send the private link again; the answer is the same whether the address is known or not."""
+    event = published_event_or_404(slug)
+    form = ResendLinkForm()
+    if form.validate_on_submit():
+        service.request_manage_link(event, form.email.data)
+        db.session.commit()
+        flash(
+            _(
+                "Wenn diese Adresse für die Veranstaltung angemeldet ist, haben wir den Link "
+                "gerade dorthin geschickt. Bitte sehen Sie auch im Spam-Ordner nach."
+            ),
+            "success",
+        )
+        return redirect(url_for("registration.resend_link", slug=event.slug))
+    status = 400 if form.errors else 200
+    return render_template("registration/resend.html", event=event, form=form), status
+
+
+@bp.after_app_request
+def deliver_mail_after_commit(response: Response) -> Response:
+    """Send the mails this request queued (and committed) in the background, right away."""
+    ids = mail.queued_in_this_context()
+    if not ids or response.status_code >= 400 or not current_app.config["MAIL_SEND_AFTER_COMMIT"]:
+        return response
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def deliver() -> None:
+        with app.app_context():
+            try:
+                mail.deliver_pending(app.config, limit=len(ids), ids=ids)
+            except Exception:  # the mail stays in the outbox for `eventapp send-mail`
+                log.exception("delivering mail after the request failed")
+                db.session.rollback()
+
+    threading.Thread(target=deliver, name="mail-after-commit", daemon=True).start()
+    return response
+
+
+@bp.app_context_processor
+def registration_helpers() -> dict[str, object]:
+    """Let the public pages' registration boxes ask whether registration is open."""
+    return {"registration_window": service.registration_window_state}

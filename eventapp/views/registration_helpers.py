@@ -1,0 +1,57 @@
+"""The activity choice on registration and manage pages: slots, reading choices, status rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from eventapp.models import EnrolmentStatus, Event, Registration
+from eventapp.services import registrations as service
+from eventapp.services.waitlist import event_waitlist_position, waitlist_position
+
+SLOT_PREFIX = "slot-"
+
+
+def slot_groups(event: Event) -> list[dict[str, Any]]:
+    """Return the event's choosable activities grouped into time slots (one radio group each)."""
+    groups = []
+    for slot in service.time_slots(service.enrollable_activities(event)):
+        groups.append(
+            {
+                "key": f"{SLOT_PREFIX}{slot[0].id}",
+                "starts_at": min(a.starts_at for a in slot),
+                "ends_at": max(a.ends_at for a in slot),
+                "activities": slot,
+            }
+        )
+    return groups
+
+
+def read_choices(form: MultiDict[str, str]) -> tuple[set[int], list[str]]:
+    """Read the chosen activity ids from the slot radio groups; odd values give an error."""
+    chosen: set[int] = set()
+    errors: list[str] = []
+    for key, value in form.items(multi=True):
+        if not key.startswith(SLOT_PREFIX) or value == "":
+            continue
+        if not value.isdigit() or len(value) > 9:
+            errors.append(_("Ihre Auswahl konnte nicht gelesen werden. Bitte wählen Sie erneut."))
+            continue
+        chosen.add(int(value))
+    return chosen, errors[:1]
+
+
+def choice_rows(registration: Registration) -> list[dict[str, Any]]:
+    """Return the person's active choices with status and place in line, in programme order."""
+    active = [e for e in registration.enrolments if e.status != EnrolmentStatus.CANCELLED]
+    active.sort(key=lambda e: (e.activity.starts_at, e.activity_id))
+    return [
+        {"enrolment": e, "activity": e.activity, "position": waitlist_position(e)} for e in active
+    ]
+
+
+def day_position(registration: Registration) -> int | None:
+    """Return the place on the event's waiting list, if the person is on it."""
+    return event_waitlist_position(registration)

@@ -1,0 +1,203 @@
+"""Programme booklet, sign-in sheets and door signs, read back from the PDF."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from pypdf.generic import IndirectObject
+
+from eventapp.extensions import db
+from eventapp.models import (
+    ActivityKind,
+    ActivityPerson,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Person,
+    PersonRole,
+)
+from eventapp.services import day_lists, programme_booklet
+from eventapp.timezones import utcnow
+from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.pdf_reading import page_sizes_mm, page_texts, reader, squeeze
+
+
+def build_day() -> dict[str, object]:
+    """Create an event with rooms, published, cancelled and hidden activities and enrolments."""
+    event = make_event(title="Innovationstag 2026", contact_email="kontakt@example.org")
+    saal = make_room(event, "Großer Saal", 300, position=0, notes="Erdgeschoss, stufenlos")
+    rooms = [saal] + [make_room(event, f"Raum {i}", 20, position=i) for i in range(1, 6)]
+    opening = make_activity(
+        event,
+        "Eröffnung und Grußworte",
+        "09:30",
+        "10:15",
+        saal,
+        ActivityKind.PLENARY,
+        description="Begrüßung durch das Innovationsbüro.",
+    )
+    speaker = Person(name="Anna Schmidt", title="Dr.", organisation="BMAS")
+    db.session.add(speaker)
+    db.session.add(ActivityPerson(activity=opening, person=speaker, role=PersonRole.SPEAKER))
+    workshops = [
+        make_activity(
+            event,
+            f"Workshop {i}: Fachkräfte gewinnen in der Region",
+            "10:30",
+            "12:00",
+            rooms[i],
+            capacity=2,
+        )
+        for i in range(1, 6)
+    ]
+    cancelled = make_activity(
+        event,
+        "Erfahrungsaustausch Pflege",
+        "13:00",
+        "14:00",
+        rooms[1],
+        ActivityKind.EXCHANGE_CIRCLE,
+        cancelled=True,
+    )
+    hidden = make_activity(
+        event, "Geheime Vorbesprechung", "08:00", "09:00", rooms[2], published=False
+    )
+    lunch = make_activity(event, "Mittagspause", "12:00", "13:00", None, ActivityKind.BREAK)
+    people = [
+        make_registration(event, first, last, organisation=org)
+        for first, last, org in [
+            ("Zoë", "Özdemir", "IHK Köln"),
+            ("Bernd", "Abel", "HWK"),
+            ("Ärzte", "Ober", "AOK"),
+            ("Carla", "Zander", "Jobcenter"),
+        ]
+    ]
+    for index, person in enumerate(people):
+        status = (
+            EnrolmentStatus.CONFIRMED if index < 2 or index == 2 else EnrolmentStatus.WAITLISTED
+        )
+        db.session.add(
+            Enrolment(
+                registration=person,
+                activity=workshops[0],
+                status=status,
+                queued_at=utcnow() + timedelta(seconds=index),
+            )
+        )
+    db.session.flush()
+    return {"event": event, "rooms": rooms, "opening": opening, "workshops": workshops,
+            "cancelled": cancelled, "hidden": hidden, "lunch": lunch, "people": people}  # fmt: skip
+
+
+def test_programme_is_tagged_with_title_language_and_every_published_activity(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    pdf = programme_booklet.render_programme(event, "de")
+    document = reader(pdf)
+    root = document.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "de"
+    assert root["/MarkInfo"]["/Marked"]
+    assert document.metadata.title == "Programm – Innovationstag 2026"
+    sizes = page_sizes_mm(pdf)
+    assert sizes[0] == (210.0, 297.0)
+    # Six rooms do not fit a portrait grid: the day at a glance is landscape.
+    assert (297.0, 210.0) in sizes
+    text = squeeze("".join(page_texts(pdf)))
+    for activity in [data["opening"], *data["workshops"], data["cancelled"], data["lunch"]]:
+        assert squeeze(activity.title) in text  # type: ignore[attr-defined]
+    assert "GeheimeVorbesprechung" not in text
+    assert "ABGESAGT" in text.upper()
+    assert squeeze("Dr. Anna Schmidt") in text
+    assert squeeze("Erdgeschoss, stufenlos") in text
+    assert squeeze(f"2 / {len(sizes)}") in text  # the cover has no footer
+    # Fonts are embedded.
+    for page in document.pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object() if isinstance(font, IndirectObject) else font
+            descendant = font.get("/DescendantFonts")
+            descriptor = (
+                descendant[0].get_object()["/FontDescriptor"]
+                if descendant
+                else font["/FontDescriptor"]
+            )
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def test_programme_structure_has_headings_and_table_headers(ctx: Flask) -> None:
+    build_day()
+    event = db.session.scalar(db.select(Event))
+    pdf = programme_booklet.render_programme(event, "en")
+    document = reader(pdf)
+    assert document.trailer["/Root"]["/Lang"] == "en"
+    kinds: set[str] = set()
+
+    def walk(node: object, depth: int = 0) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, dict):
+            if "/S" in node:
+                kinds.add(str(node["/S"]))
+            children = node.get("/K")
+            if children is not None:
+                for child in children if isinstance(children, list) else [children]:
+                    if depth < 60:
+                        walk(child, depth + 1)
+
+    walk(document.trailer["/Root"]["/StructTreeRoot"])
+    assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD"} <= kinds
+    assert "Day at a glance" in "".join(page_texts(pdf)) or "Übersicht" not in "".join(
+        page_texts(pdf)
+    )
+
+
+def test_programme_cache_follows_programme_changes(ctx: Flask, tmp_path: Path) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    first = programme_booklet.cached_programme(event, "de", tmp_path)
+    assert programme_booklet.cached_programme(event, "de", tmp_path) == first
+    event.programme_changed_at = utcnow() + timedelta(seconds=5)
+    second = programme_booklet.cached_programme(event, "de", tmp_path)
+    assert second != first and second.exists() and not first.exists()
+
+
+def test_sign_in_sheet_sorts_by_last_name_and_puts_waiting_list_apart(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    workshop = data["workshops"][0]  # type: ignore[index]
+    pdf = day_lists.render_sign_in_sheets(event, "de", workshop.id)
+    texts = page_texts(pdf)
+    assert page_sizes_mm(pdf) == [(210.0, 297.0)] * 2
+    first = texts[0]
+    assert "Teilnehmerliste" in first and "Unterschrift" in first and "Raum 1" in first
+    assert first.index("Abel") < first.index("Ober") < first.index("Özdemir")
+    assert "Zander" not in first
+    assert "Warteliste" in texts[1] and "Zander" in texts[1]
+    everything = day_lists.render_sign_in_sheets(event, "en")
+    # Five workshops (the exchange circle is cancelled); only the first has a waiting list.
+    assert len(page_sizes_mm(everything)) == 6
+    assert "Signature" in page_texts(everything)[0]
+
+
+def test_door_signs_one_landscape_page_per_room(
+    ctx: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    pdf = day_lists.render_door_signs(event, "de")
+    assert page_sizes_mm(pdf) == [(297.0, 210.0)] * 6
+    texts = page_texts(pdf)
+    assert "Großer Saal" in texts[0] and "Eröffnung und Grußworte" in texts[0]
+    assert "Erfahrungsaustausch Pflege" in texts[1] and "ABGESAGT" in texts[1].upper()
+    db.session.commit()
+    out = tmp_path / "signs.pdf"
+    result = runner.invoke(args=["door-signs", "--event", event.slug, "-o", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert len(page_sizes_mm(out.read_bytes())) == 6
+    result = runner.invoke(
+        args=["programme", "--event", event.slug, "--lang", "en", "-o", str(out)]
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert reader(out.read_bytes()).trailer["/Root"]["/Lang"] == "en"
