@@ -9,16 +9,19 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
+from eventapp import print_cli
 from eventapp.extensions import db
+from eventapp.mail_commands import send_mail
 from eventapp.models import Organiser, OrganiserRole
+from eventapp.seed import seed_demo_command
 
 
 def register(app: Flask) -> None:
     """Add the project's commands to the app's CLI."""
     app.cli.add_command(create_organiser)
-    app.cli.add_command(__import__("eventapp.mail_commands").mail_commands.send_mail)
-    __import__("eventapp.print_cli", fromlist=["register"]).register(app)
-    app.cli.add_command(__import__("eventapp.seed", fromlist=["seed"]).seed_demo_command)
+    app.cli.add_command(send_mail)
+    app.cli.add_command(seed_demo_command)
+    print_cli.register(app)
 
 
 @click.command("create-organiser")

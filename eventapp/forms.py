@@ -235,8 +235,6 @@ class PersonForm(FlaskForm):
 
 # --- Registration ------------------------------------------------------------------------
 
-from wtforms.fields.choices import SelectChoice  # noqa: E402
-
 
 class NoControlCharacters:
     """Refuse invisible control characters (line breaks only where multiline text is allowed)."""

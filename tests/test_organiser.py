@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityKind, Event, Room
+from eventapp.models import Activity, ActivityKind, Event, Registration, Room
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_room
 
@@ -322,3 +322,42 @@ def test_activity_huge_capacity_is_refused(staff_client: FlaskClient, app: Flask
     )
     assert response.status_code == 400
     assert "zu groß" in response.get_data(as_text=True)
+
+
+def test_event_capacity_below_confirmed_is_refused_and_raise_promotes(
+    staff_client: FlaskClient, app: Flask
+) -> None:
+    from eventapp.models import RegistrationStatus
+    from tests.factories import make_registration
+
+    with app.app_context():
+        event = make_event(capacity=1, seats_taken=1)
+        make_registration(event, "Anna", "Erste")
+        waiting = make_registration(
+            event,
+            "Bernd",
+            "Zweiter",
+            status=RegistrationStatus.WAITLISTED,
+            queued_at=datetime(2026, 5, 2, 9, 0, tzinfo=UTC),
+        )
+        db.session.commit()
+        event_id, waiting_id = event.id, waiting.id
+    data = {
+        "title": "Testtag",
+        "slug": "testtag",
+        "starts_on": "2026-06-10",
+        "timezone": "Europe/Berlin",
+        "capacity": "0",
+        "published": "y",
+    }
+    url = f"/organisation/veranstaltungen/{event_id}/einstellungen"
+    refused = staff_client.post(url, data=data)
+    assert refused.status_code == 400
+    assert "fest angemeldet" in refused.get_data(as_text=True)
+    assert 'value="0"' in refused.get_data(as_text=True)
+    raised = staff_client.post(url, data=data | {"capacity": "2"})
+    assert raised.status_code == 302
+    with app.app_context():
+        assert db.session.get(Event, event_id).capacity == 2
+        promoted = db.session.get(Registration, waiting_id)
+        assert promoted.status == RegistrationStatus.CONFIRMED

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, Person, Room
 from eventapp.services import DomainError
+from eventapp.services.registrations import change_event_capacity
 from eventapp.timezones import from_local, is_valid_zone, utcnow
 
 # First path segments the site itself uses; an event slug must not take them.
@@ -99,7 +100,14 @@ def save_event(event: Event | None, values: EventValues) -> Event:
     event.registration_closes_at = (
         from_local(closes.date(), closes.time(), zone_name) if closes else None
     )
-    event.capacity, event.per_network_limit = values.capacity, values.per_network_limit
+    event.per_network_limit = values.per_network_limit
+    if event.id is None:
+        event.capacity = values.capacity
+    elif values.capacity != event.capacity:
+        try:
+            change_event_capacity(event, values.capacity)
+        except DomainError as refused:
+            raise ValuesRefused([("capacity", refused.message)]) from refused
     event.published = values.published
     event.programme_changed_at = utcnow()
     db.session.flush()

@@ -22,6 +22,7 @@ from eventapp.models import (
     Room,
 )
 from eventapp.services import DomainError, change_notices
+from eventapp.services.registrations import change_capacity
 from eventapp.services.scheduling import (
     Conflict,
     ConflictKind,
@@ -293,8 +294,6 @@ def update_activity(activity: Activity, values: ActivityValues) -> Activity:
     _refuse_if_needed(errors, values)
     before = known_values(activity)
     if capacity != activity.capacity:
-        from eventapp.services.registrations import change_capacity
-
         try:
             change_capacity(activity, capacity)
         except DomainError as error:
