@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -68,8 +69,18 @@ def _fill(app: Flask, slug: str, count: int) -> None:
         db.session.commit()
 
 
+def _children_cpu() -> float:
+    """Return the CPU seconds (user + system) of all finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _badges_process(folder: Path, slug: str, count: int) -> dict[str, Any]:
-    """Run `eventapp badges` as its own process; measure wall time and peak memory."""
+    """Run `eventapp badges` as its own process; measure wall time, CPU time and peak memory.
+
+    The CPU time (of the command and its rendering processes together) shows the cost when
+    other work on the machine stretches the wall time; the load average is printed beside it.
+    """
     env = dict(os.environ)
     env["EVENTAPP_INSTANCE_PATH"] = str(folder)
     env["EVENTAPP_DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
@@ -82,6 +93,8 @@ def _badges_process(folder: Path, slug: str, count: int) -> dict[str, Any]:
         "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "    print(f'PEAK {own} {kids}', file=sys.stderr)\n"
     )
+    load = os.getloadavg()[0]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-c", script, "badges", "--event", slug, "--layout", "a4-10",
@@ -89,6 +102,7 @@ def _badges_process(folder: Path, slug: str, count: int) -> dict[str, Any]:
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - started
+    cpu_seconds = _children_cpu() - cpu_before
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     peak_line = [line for line in result.stderr.splitlines() if line.startswith("PEAK ")][-1]
@@ -99,6 +113,8 @@ def _badges_process(folder: Path, slug: str, count: int) -> dict[str, Any]:
         "case": f"eventapp badges a4-10 × {count}",
         "seconds": seconds,
         "badges_per_s": count / seconds,
+        "cpu_s": cpu_seconds,
+        "load": load,
         "peak_mb": peak_mb,
         "pdf_kb": out.stat().st_size // 1024,
     }

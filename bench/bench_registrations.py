@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import statistics
@@ -11,11 +12,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -68,6 +70,8 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--timeout",
             "60",
+            "--pid",
+            str(instance / "gunicorn.pid"),
             "--logger-class",
             "eventapp.log_redaction.RedactingLogger",
             "--access-logfile",
@@ -121,6 +125,26 @@ def registration_form(index: int, slot_key: str, activity_id: int) -> dict[str, 
     }
 
 
+def _request(
+    url: str, method: str, path: str, body: bytes = b"", cookie: str = ""
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one HTTP request on a fresh connection (the sync workers close it anyway)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    headers = {"Connection": "close"}
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        connection.request(method, path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
+    finally:
+        connection.close()
+
+
 def burst(
     url: str,
     slug: str,
@@ -128,21 +152,27 @@ def burst(
     count: int,
     concurrency: int = 32,
     start: int = 0,
+    *,
+    follow: bool = False,
 ) -> list[Attempt]:
-    """Send count registrations at once (concurrency in flight) and time each."""
+    """Send count registrations at once (concurrency in flight) and time each.
+
+    A light client (http.client in threads) keeps the load generator's own CPU use small.
+    With follow, each attempt also loads the confirmation page the 303 leads to, as a browser
+    does; the status reported is always the POST's.
+    """
     slot_key = f"slot-{activity_id}"
 
     def one(index: int) -> Attempt:
-        session = requests.Session()
+        body = urlencode(registration_form(index, slot_key, activity_id)).encode()
         began = time.perf_counter()
-        response = session.post(
-            f"{url}/{slug}/anmeldung",
-            data=registration_form(index, slot_key, activity_id),
-            allow_redirects=False,
-            timeout=60,
-        )
+        status, headers, _ = _request(url, "POST", f"/{slug}/anmeldung", body)
+        location = headers.get("location", "")
+        if follow and location:
+            cookie = headers.get("set-cookie", "").split(";", 1)[0]
+            _request(url, "GET", urlsplit(location).path, cookie=cookie)
         seconds = time.perf_counter() - began
-        return Attempt(index, response.status_code, seconds, response.headers.get("Location", ""))
+        return Attempt(index, status, seconds, location)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(one, range(start, start + count)))
@@ -207,37 +237,134 @@ def count_overbooked(database_url: str, activity_id: int) -> dict[str, int]:
     }
 
 
-def measure(database_url: str, label: str, count: int = 500, capacity: int = 50) -> dict[str, Any]:
-    """Run one burst against a fresh database and return its result row."""
+def server_cpu_seconds(pid: int) -> float:
+    """Return the CPU time used so far by a process and its children (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(p) for p in children.read_text().split())] if children.exists() else [pid]
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@contextmanager
+def mail_process(database_url: str, instance: Path) -> Iterator[int]:
+    """Run `eventapp send-mail --watch` at low priority beside the server, as in production."""
+    env = os.environ | {
+        "EVENTAPP_DATABASE_URL": database_url,
+        "EVENTAPP_INSTANCE_PATH": str(instance),
+        "EVENTAPP_SECRET_KEY": "load-test-secret",
+        "EVENTAPP_MAIL_BACKEND": "file",
+        "EVENTAPP_MAIL_FILE_DIR": str(instance / "mail"),
+    }
+    log = open(instance / "send-mail.log", "wb")  # noqa: SIM115
+    command = [str(GUNICORN.with_name("eventapp")), "send-mail", "--watch", "--interval", "1"]
+    process = subprocess.Popen(
+        ["nice", "-n", "10", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def pending_mail(database_url: str) -> int:
+    """Count the mails still waiting in the outbox."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM outbox_mail WHERE status = 'pending'")
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def measure(
+    database_url: str,
+    label: str,
+    count: int = 500,
+    capacity: int = 50,
+    *,
+    mail: str = "process",
+    follow: bool = False,
+    workers: int = 4,
+) -> dict[str, Any]:
+    """Run one burst against a fresh database and return its result row.
+
+    mail="process": a separate `send-mail --watch` process renders and sends the mails (the
+    production setup); mail="after-commit": each worker renders and sends right after commit.
+    """
+    extra = {"EVENTAPP_MAIL_SEND_AFTER_COMMIT": "1" if mail == "after-commit" else "0"}
     with tempfile.TemporaryDirectory() as scratch:
         instance = Path(scratch)
         slug, activity_id = prepare(database_url, instance, capacity)
-        with gunicorn(database_url, instance) as url:
-            began = time.perf_counter()
-            attempts = burst(url, slug, activity_id, count)
-            elapsed = time.perf_counter() - began
+        with gunicorn(database_url, instance, workers, extra) as url:
+            server_pid = int(Path(instance / "gunicorn.pid").read_text())
+            with (
+                mail_process(database_url, instance)
+                if mail == "process"
+                else nullcontext(0) as mail_pid
+            ):
+                cpu_before = server_cpu_seconds(server_pid)
+                mail_cpu_before = server_cpu_seconds(mail_pid) if mail_pid else 0.0
+                began = time.perf_counter()
+                attempts = burst(url, slug, activity_id, count, follow=follow)
+                elapsed = time.perf_counter() - began
+                cpu = server_cpu_seconds(server_pid) - cpu_before
+                drained = time.perf_counter()
+                while pending_mail(database_url) and time.perf_counter() - drained < 120:
+                    time.sleep(0.2)
+                drain_seconds = time.perf_counter() - drained
+                mail_cpu = server_cpu_seconds(mail_pid) - mail_cpu_before if mail_pid else 0.0
+                unsent = pending_mail(database_url)
         latencies = sorted(a.seconds for a in attempts)
         counts = count_overbooked(database_url, activity_id)
     return {
         "benchmark": "registrations",
         "database": label,
+        "mail": mail,
+        "client": "POST+GET" if follow else "POST",
         "requests": count,
         "ok": sum(1 for a in attempts if a.status == 302),
         "errors": sum(1 for a in attempts if a.status != 302),
         "registrations/s": count / elapsed,
         "p50 ms": statistics.median(latencies) * 1000,
         "p95 ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+        "server cpu ms/reg": cpu * 1000 / count,
+        "mail cpu ms/reg": mail_cpu * 1000 / count,
+        "mail done s": drain_seconds,
+        "unsent": unsent,
         "confirmed": counts["confirmed"],
         "waitlisted": counts["waitlisted"],
         "overbooked": counts["overbooked"],
+        "load": os.getloadavg()[0],
     }
 
 
 def run() -> list[dict[str, Any]]:
     """Benchmark a burst of 500 registrations on SQLite (and PostgreSQL when configured)."""
     rows = []
-    with tempfile.TemporaryDirectory() as scratch:
-        rows.append(measure(f"sqlite:///{scratch}/bench.sqlite3", "SQLite (WAL)"))
+    variants = [
+        {"mail": "process", "follow": False},
+        {"mail": "process", "follow": True},
+        {"mail": "after-commit", "follow": False},
+    ]
+    for variant in variants:
+        with tempfile.TemporaryDirectory() as scratch:
+            rows.append(measure(f"sqlite:///{scratch}/bench.sqlite3", "SQLite (WAL)", **variant))
     postgres = os.environ.get("EVENTAPP_BENCH_DATABASE_URL")
     if postgres:
         rows.append(measure(postgres, "PostgreSQL"))

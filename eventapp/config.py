@@ -58,7 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,
     # Attempts before a mail is marked failed.
     "MAIL_MAX_ATTEMPTS": 8,
-    # Deliver queued mail right after the request that wrote it commits.
+    # Render and deliver queued mail right after the request that wrote it commits. Under heavy
+    # load switch it off and run `eventapp send-mail --watch`, which renders and sends in batches.
     "MAIL_SEND_AFTER_COMMIT": True,
     # Seconds without further edits before activity-change notices are mailed (one per edit run).
     "CHANGE_NOTICE_DELAY": 600,

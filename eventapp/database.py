@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,7 +58,36 @@ def install_sqlite_hooks(engine: Engine, busy_timeout_s: int) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if write_intent.get():
+            begin_immediate(connection, busy_timeout_s)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def begin_immediate(connection: Connection, busy_timeout_s: int) -> None:
+    """Take SQLite's write lock, polling finely instead of SQLite's coarse busy sleeps.
+
+    SQLite's own busy handler sleeps up to 100 ms between tries, so under a burst the lock
+    often sits free while every waiter sleeps; polling every millisecond hands it on at once.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    deadline = time.monotonic() + busy_timeout_s
+    pause = 0.0001
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+        # Out of time: one last try through SQLAlchemy, which raises its OperationalError.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s) * 1000}")
 
 
 def configure_engine(app: Flask, engine: Engine) -> None:
@@ -69,3 +100,10 @@ def is_lock_timeout(error: OperationalError) -> bool:
     """Tell whether a database error means a lock could not be had in time."""
     text = str(error.orig).lower()
     return "database is locked" in text or "lock timeout" in text or "lock_timeout" in text
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """Tell whether the database aborted the transaction so it may simply be run again."""
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    text = str(error.orig).lower()
+    return code in {"40P01", "40001"} or "deadlock detected" in text

@@ -365,7 +365,7 @@ class Registration(TimestampMixin, db.Model):
     added_by_organiser: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # Confirmed beyond the event's capacity by an organiser; not counted in Event.seats_taken.
     over_capacity: Mapped[bool] = mapped_column(
-        sa.Boolean, default=False, server_default=sa.false()
+        sa.Boolean, default=False, server_default=sa.text("false")
     )
     # Place on the event's waiting list: when the person asked for a seat for the day.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -473,8 +473,11 @@ class OutboxMail(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
-    # The complete RFC 5322 message, attachments included.
+    # The complete RFC 5322 message, attachments included (empty until rendered, see below).
     message: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # What a mail rendered after commit needs besides its registration (e.g. the manage link);
+    # None once the message is rendered.
+    render_data: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
     # What the mail is about: "registration", "promotion", "activity_changed", …
     kind: Mapped[str] = mapped_column(sa.String(40), default="")
     registration_id: Mapped[int | None] = mapped_column(

@@ -101,6 +101,9 @@ def app(
     with application.app_context():
         clear_tables()
     yield application
+    for thread in threading.enumerate():  # let mail sent after a request finish with the engine
+        if thread.name == "mail-after-commit":
+            thread.join(timeout=10)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -6,7 +6,8 @@ import contextlib
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from email.header import Header
 from email.mime.application import MIMEApplication
@@ -21,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
 
+from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
 from eventapp.timezones import utcnow
@@ -90,10 +92,40 @@ def queue_mail(
     """Write an e-mail to the outbox in the current transaction (delivered after commit)."""
     sender = current_app.config["MAIL_FROM"]
     message = build_message(sender, recipient, subject, text, html, attachments)
+    return _add(recipient, subject, message, None, kind, registration, activity)
+
+
+def queue_for_rendering(
+    recipient: str,
+    subject: str,
+    render_data: dict[str, Any],
+    *,
+    kind: str,
+    registration: Registration,
+) -> OutboxMail:
+    """Write a mail to the outbox now and render its text after commit, outside the transaction.
+
+    The row is part of the business transaction, so the mail is never lost; the renderer
+    registered for its kind builds the message from the registration and render_data.
+    """
+    return _add(recipient, subject, b"", render_data, kind, registration, None)
+
+
+def _add(
+    recipient: str,
+    subject: str,
+    message: bytes,
+    render_data: dict[str, Any] | None,
+    kind: str,
+    registration: Registration | None,
+    activity: Activity | None,
+) -> OutboxMail:
+    """Add one outbox row and remember its id for delivery after this request."""
     mail = OutboxMail(
         recipient=recipient,
         subject=subject[:300],
         message=message,
+        render_data=render_data,
         kind=kind,
         registration_id=registration.id if registration is not None else None,
         activity_id=activity.id if activity is not None else None,
@@ -101,16 +133,101 @@ def queue_mail(
         attempts=0,
         next_attempt_at=utcnow(),
     )
-    db.session.add(mail)
-    db.session.flush()
+    db.session.add(mail)  # inserted with the next flush or the commit
     if has_app_context():
-        g.setdefault("queued_mail_ids", []).append(mail.id)
+        g.setdefault("queued_mails", []).append(mail)
     return mail
 
 
 def queued_in_this_context() -> list[int]:
-    """Return the ids of the mails queued during the current request or command."""
-    return list(g.get("queued_mail_ids", [])) if has_app_context() else []
+    """Return the ids of the mails queued (and stored) during the current request or command."""
+    if not has_app_context():
+        return []
+    identities = (sa.inspect(mail).identity for mail in g.get("queued_mails", []))
+    return [identity[0] for identity in identities if identity is not None]
+
+
+# Build the message of a mail queued for rendering (None: it can no longer be built).
+Renderer = Callable[[OutboxMail], "bytes | None"]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that renders mails of one kind after commit."""
+
+    def register(function: Renderer) -> Renderer:
+        RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+def _render(mail: OutboxMail) -> bytes | None:
+    """Build a deferred mail's message with its kind's renderer."""
+    import eventapp.services.registration_mail  # noqa: F401  (registers the renderers)
+
+    function = RENDERERS.get(mail.kind)
+    return function(mail) if function is not None else None
+
+
+@dataclass
+class Outgoing:
+    """One mail on its way out, detached from the session."""
+
+    id: int
+    recipient: str
+    message: bytes
+    attempts: int
+    rendered: bool  # the message was built in this round and must be stored
+
+
+def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
+    """Load mails (rendering the deferred ones) in a read transaction that holds no write lock."""
+    if not ids:
+        return []
+    db.session.commit()  # what came before is settled; the read below starts afresh
+    with read_only():
+        mails = db.session.scalars(
+            sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
+        ).all()
+        outgoing = []
+        for mail in mails:
+            rendered = mail.render_data is not None
+            message = (_render(mail) or b"") if rendered else mail.message
+            outgoing.append(Outgoing(mail.id, mail.recipient, message, mail.attempts, rendered))
+        db.session.rollback()
+    return outgoing
+
+
+def render_queued(ids: Sequence[int], *, claim: bool) -> list[Outgoing]:
+    """Render and store this request's deferred mails; with claim, lease all of them to send now."""
+    outgoing = [o for o in _outgoing(ids) if claim or (o.rendered and o.message)]
+    if not outgoing:
+        return []
+    now = utcnow()
+    claimed: list[Outgoing] = []
+    for item in outgoing:
+        values: dict[str, Any] = {}
+        conditions = [OutboxMail.id == item.id]
+        if item.rendered and item.message:
+            values |= {"message": item.message, "render_data": None}
+            conditions.append(OutboxMail.render_data.is_not(None))
+        if claim:
+            values["next_attempt_at"] = now + CLAIM_LEASE
+            conditions += [
+                OutboxMail.status == MailStatus.PENDING,
+                OutboxMail.next_attempt_at <= now,
+            ]
+        result = db.session.execute(
+            sa.update(OutboxMail)
+            .where(*conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(item)
+    db.session.commit()
+    return claimed if claim else []
 
 
 class Transport:
@@ -121,7 +238,7 @@ class Transport:
         self.backend = config["MAIL_BACKEND"]
         self.smtp: smtplib.SMTP | None = None
 
-    def send(self, mail: OutboxMail) -> None:
+    def send(self, mail: OutboxMail | Outgoing) -> None:
         """Deliver one message or raise."""
         if self.backend == "file":
             folder = Path(self.config["MAIL_FILE_DIR"] or Path(current_app.instance_path) / "mail")
@@ -190,36 +307,51 @@ def deliver_pending(
         from eventapp.services.change_notices import flush_change_notices
 
         flush_change_notices()
+    return send_claimed(config, _outgoing(_claim(config, limit, ids)))
+
+
+def send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> dict[str, int]:
+    """Send mails leased by this process, holding no write lock while sending."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    claimed = _claim(config, limit, ids)
-    if not claimed:
+    if not outgoing:
         return counts
-    mails = db.session.scalars(
-        sa.select(OutboxMail).where(OutboxMail.id.in_(claimed)).order_by(OutboxMail.id)
-    ).all()
+    outcomes: list[dict[str, Any]] = []
     transport = Transport(config)
     try:
-        for mail in mails:
-            mail.attempts += 1
+        for item in outgoing:
+            outcome = {
+                "id": item.id,
+                "attempts": item.attempts + 1,
+                "message": item.message,
+                "render_data": None,
+                "status": MailStatus.SENT,
+                "sent_at": None,
+                "next_attempt_at": utcnow(),
+                "last_error": "",
+            }
+            outcomes.append(outcome)
             try:
-                transport.send(mail)
+                if not item.message:
+                    raise ValueError("the message can no longer be built")
+                transport.send(item)
             except (smtplib.SMTPException, OSError, ValueError) as error:
                 transport.close()
-                mail.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if mail.attempts >= int(config["MAIL_MAX_ATTEMPTS"]):
-                    mail.status = MailStatus.FAILED
+                outcome["last_error"] = f"{type(error).__name__}: {error}"[:2000]
+                if outcome["attempts"] >= int(config["MAIL_MAX_ATTEMPTS"]) or not item.message:
+                    outcome["status"] = MailStatus.FAILED
                     counts["failed"] += 1
                 else:
-                    pause = BACKOFF[min(mail.attempts, len(BACKOFF)) - 1]
-                    mail.next_attempt_at = utcnow() + pause
+                    pause = BACKOFF[min(outcome["attempts"], len(BACKOFF)) - 1]
+                    outcome["status"] = MailStatus.PENDING
+                    outcome["next_attempt_at"] = utcnow() + pause
                     counts["retry"] += 1
-                log.warning("mail %s not delivered: %s", mail.id, mail.last_error)
+                log.warning("mail %s not delivered: %s", item.id, outcome["last_error"])
             else:
-                mail.status = MailStatus.SENT
-                mail.sent_at = utcnow()
-                mail.last_error = ""
+                outcome["sent_at"] = utcnow()
                 counts["sent"] += 1
     finally:
         transport.close()
+        if outcomes:  # one short write transaction for the whole round
+            db.session.execute(sa.update(OutboxMail), outcomes)
         db.session.commit()
     return counts

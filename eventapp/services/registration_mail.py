@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
-from eventapp.models import Enrolment, EnrolmentStatus, Registration
+from eventapp.extensions import db
+from eventapp.models import Enrolment, EnrolmentStatus, OutboxMail, Registration
 from eventapp.services import calendar, mail
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,27 @@ def _choices(registration: Registration) -> list[dict[str, Any]]:
     return rows
 
 
+def _text(registration: Registration, template: str, **context: Any) -> str:
+    """Render a mail's text in the person's language."""
+    from eventapp.services.waitlist import event_waitlist_position
+
+    with force_locale(registration.language or "de"):
+        return render_template(
+            f"email/{template}.txt",
+            registration=registration,
+            event=registration.event,
+            choices=_choices(registration),
+            event_position=event_waitlist_position(registration),
+            resend_url=resend_url(registration),
+            **context,
+        )
+
+
+def _subject(registration: Registration, subject: str) -> str:
+    """Return the subject line with the event's title."""
+    return f"{subject} – {registration.event.title}"
+
+
 def _send(
     registration: Registration,
     kind: str,
@@ -64,23 +88,11 @@ def _send(
     **context: Any,
 ) -> None:
     """Render a mail in the person's language and put it in the outbox."""
-    from eventapp.services.waitlist import event_waitlist_position
-
-    with force_locale(registration.language or "de"):
-        text = render_template(
-            f"email/{template}.txt",
-            registration=registration,
-            event=registration.event,
-            choices=_choices(registration),
-            event_position=event_waitlist_position(registration),
-            resend_url=resend_url(registration),
-            **context,
-        )
-        subject_text = f"{subject} – {registration.event.title}"
+    text = _text(registration, template, **context)
     attachments = calendar_attachment(registration) if with_calendar else []
     mail.queue_mail(
         registration.email,
-        subject_text,
+        _subject(registration, subject),
         text,
         attachments=attachments,
         kind=kind,
@@ -88,11 +100,54 @@ def _send(
     )
 
 
+def _queue(
+    registration: Registration,
+    kind: str,
+    subject: str,
+    template: str,
+    *,
+    with_calendar: bool = False,
+    manage_url: str | None = None,
+) -> None:
+    """Put a mail in the outbox now; its text and calendar are rendered after commit."""
+    mail.queue_for_rendering(
+        registration.email,
+        _subject(registration, subject),
+        {"template": template, "with_calendar": with_calendar, "manage_url": manage_url},
+        kind=kind,
+        registration=registration,
+    )
+
+
+@mail.renderer("registration")
+@mail.renderer("registration_changed")
+@mail.renderer("cancellation")
+@mail.renderer("manage_link")
+def render_queued(outbox: OutboxMail) -> bytes | None:
+    """Build a queued mail from the registration as it is now (None if it is gone)."""
+    registration = db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.id == outbox.registration_id)
+        .options(
+            selectinload(Registration.event),
+            selectinload(Registration.enrolments).selectinload(Enrolment.activity),
+        )
+    )
+    data = outbox.render_data or {}
+    if registration is None or "template" not in data:
+        return None
+    text = _text(registration, data["template"], manage_url=data.get("manage_url"))
+    attachments = calendar_attachment(registration) if data.get("with_calendar") else []
+    return mail.build_message(
+        current_app.config["MAIL_FROM"], outbox.recipient, outbox.subject, text, None, attachments
+    )
+
+
 def confirmation(registration: Registration, manage_token: str) -> None:
     """Confirm a new registration with its private link and the personal calendar."""
     with force_locale(registration.language or "de"):
         subject = _("Ihre Anmeldung")
-    _send(
+    _queue(
         registration,
         "registration",
         subject,
@@ -106,7 +161,7 @@ def changed(registration: Registration, manage_token: str | None) -> None:
     """Confirm changed workshop choices, with the updated personal calendar."""
     with force_locale(registration.language or "de"):
         subject = _("Ihre Auswahl wurde geändert")
-    _send(
+    _queue(
         registration,
         "registration_changed",
         subject,
@@ -135,14 +190,14 @@ def cancelled(registration: Registration) -> None:
     """Confirm that a registration was cancelled."""
     with force_locale(registration.language or "de"):
         subject = _("Ihre Anmeldung wurde storniert")
-    _send(registration, "cancellation", subject, "registration_cancelled")
+    _queue(registration, "cancellation", subject, "registration_cancelled")
 
 
 def manage_link(registration: Registration, manage_token: str) -> None:
     """Send a fresh private link to a registered address."""
     with force_locale(registration.language or "de"):
         subject = _("Ihr Link zur Anmeldung")
-    _send(
+    _queue(
         registration,
         "manage_link",
         subject,

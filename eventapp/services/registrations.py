@@ -163,7 +163,18 @@ def chosen_activities(event: Event, activity_ids: Iterable[int]) -> list[Activit
     wanted = sorted(set(activity_ids))
     if not wanted:
         return []
-    offered = {a.id: a for a in enrollable_activities(event)}
+    offered = {
+        a.id: a
+        for a in db.session.scalars(
+            sa.select(Activity).where(
+                Activity.id.in_(wanted),
+                Activity.event_id == event.id,
+                Activity.requires_enrolment.is_(True),
+                Activity.published.is_(True),
+                Activity.cancelled.is_(False),
+            )
+        )
+    }
     unknown = [i for i in wanted if i not in offered]
     if unknown:
         raise DomainError(
@@ -244,7 +255,8 @@ def register(
     manage_token = new_token()
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     if registration is None:
-        registration = Registration(event=event, checkin_code=new_checkin_code())
+        # An empty list marks the new person's choices as loaded: no query for them later.
+        registration = Registration(event=event, checkin_code=new_checkin_code(), enrolments=[])
     _apply_details(registration, person, email, now)
     registration.token_hash = token_hash(manage_token)
     registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
@@ -263,9 +275,9 @@ def register(
     db.session.flush()
 
     enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
-    db.session.flush()
-    if notify:
+    if notify:  # the mail is rendered after commit, so it can go into the same flush
         notices.confirmation(registration, manage_token)
+    db.session.flush()
     return RegistrationResult(registration, manage_token, enrolments)
 
 

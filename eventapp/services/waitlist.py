@@ -108,8 +108,17 @@ def enrol(
     return enrolment
 
 
+def lock_activity(activity_id: int) -> None:
+    """Hold the activity's row lock until commit (SQLite's writers are serialised anyway)."""
+    db.session.execute(sa.select(Activity.id).where(Activity.id == activity_id).with_for_update())
+
+
 def withdraw(enrolment: Enrolment, notify: PromotionNotice | None) -> list[Enrolment]:
     """Cancel an enrolment; a freed seat goes to the next in line at once."""
+    # Lock the activity first (the order every seat writer follows), then read the status as
+    # committed: a concurrent promotion may have confirmed this waiting enrolment meanwhile.
+    lock_activity(enrolment.activity_id)
+    db.session.refresh(enrolment, ["status", "over_capacity"])
     was_counted = enrolment.status == EnrolmentStatus.CONFIRMED and not enrolment.over_capacity
     enrolment.status = EnrolmentStatus.CANCELLED
     enrolment.cancelled_at = utcnow()

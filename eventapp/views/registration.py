@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import threading
 
 import sqlalchemy as sa
 from flask import (
@@ -26,15 +24,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
-from eventapp.database import is_lock_timeout, read_only
+from eventapp.database import is_lock_timeout, is_retryable, read_only
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
 from eventapp.log_redaction import install_werkzeug_filter
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
-from eventapp.services import DomainError, mail
+from eventapp.services import DomainError
 from eventapp.services import registrations as service
 from eventapp.services.registration_data import data_copy
 from eventapp.services.tokens import calendar_token_for
+from eventapp.views.mail_delivery import deliver_mail_after_commit
 from eventapp.views.public import published_event_or_404
 from eventapp.views.registration_helpers import (
     choice_rows,
@@ -43,14 +42,13 @@ from eventapp.views.registration_helpers import (
     slot_groups,
 )
 
-log = logging.getLogger(__name__)
-
 bp = Blueprint("registration", __name__)
 # Every POST here is checked by its FlaskForm, so an expired token re-renders the form with
 # the input kept instead of answering with a bare 400.
 csrf.exempt(bp)
 # Manage-link tokens travel in the path: keep them out of the development server's log.
 bp.record_once(lambda state: install_werkzeug_filter())
+bp.after_app_request(deliver_mail_after_commit)
 
 PUBLIC_ROLES = (ParticipantRole.PARTICIPANT, ParticipantRole.SPEAKER, ParticipantRole.PRESS)
 SESSION_KEY = "registered"
@@ -156,7 +154,7 @@ def register(slug: str) -> ResponseReturnValue:
         return _register_post(slug)
     except OperationalError as error:
         db.session.rollback()
-        if not is_lock_timeout(error):
+        if not (is_lock_timeout(error) or is_retryable(error)):
             raise
         # Another writer held the lock too long: show the form again, as it was sent.
         with read_only():
@@ -168,31 +166,42 @@ def register(slug: str) -> ResponseReturnValue:
 
 def _register_post(slug: str) -> ResponseReturnValue:
     """Validate the sent form and register the person, or show the form with messages."""
-    event = published_event_or_404(slug)
-    form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
-    if service.registration_window_state(event) != "open":
-        return render_form(event, form, status=400)
-    chosen, choice_errors = read_choices(request.form)
-    valid = form.validate()
-    network_ok, network_id = resolve_network(form)
-    if form.homepage.data:
-        return render_form(
-            event,
-            form,
-            chosen=chosen,
-            extra_errors=[
-                _(
-                    "Das Feld „Bitte dieses Feld leer lassen“ muss leer sein. "
-                    "Nichts wurde gespeichert."
-                )
-            ],
-            status=400,
-        )
-    if not valid or not network_ok or choice_errors:
-        return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
+    # Everything that only reads runs before the write transaction, so the write lock
+    # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts.
+    with read_only():
+        event = published_event_or_404(slug)
+        form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+        if service.registration_window_state(event) != "open":
+            return render_form(event, form, status=400)
+        chosen, choice_errors = read_choices(request.form)
+        valid = form.validate()
+        network_ok, network_id = resolve_network(form)
+        if form.homepage.data:
+            return render_form(
+                event,
+                form,
+                chosen=chosen,
+                extra_errors=[
+                    _(
+                        "Das Feld „Bitte dieses Feld leer lassen“ muss leer sein. "
+                        "Nichts wurde gespeichert."
+                    )
+                ],
+                status=400,
+            )
+        if not valid or not network_ok or choice_errors:
+            return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
+        participant = participant_from(form, network_id)
+        # End the read transaction but keep what it loaded: the event's settings are read
+        # again under the lock only where it counts (the seat counters are UPDATEs).
+        current = db.session()
+        current.expire_on_commit = False
+        try:
+            current.commit()
+        finally:
+            current.expire_on_commit = True
     try:
-        result = service.register(event, participant_from(form, network_id), chosen)
-        db.session.commit()
+        result = _register_with_retry(event, participant, chosen)
     except service.AlreadyRegistered as already:
         db.session.rollback()
         existing = db.session.get(Registration, already.registration.id)
@@ -212,6 +221,22 @@ def _register_post(slug: str) -> ResponseReturnValue:
     # The slug comes from the URL: touching the model after commit would open a new transaction.
     session[SESSION_KEY] = {"event": slug, "token": result.manage_token}
     return redirect(url_for("registration.confirmation", slug=slug))
+
+
+def _register_with_retry(
+    event: Event, participant: service.Participant, chosen: set[int], attempts: int = 3
+) -> service.RegistrationResult:
+    """Register and commit; run again when PostgreSQL aborts the transaction for a deadlock."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = service.register(event, participant, chosen)
+            db.session.commit()
+            return result
+        except OperationalError as error:
+            db.session.rollback()
+            if attempt == attempts or not is_retryable(error):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _busy() -> str:
@@ -307,7 +332,7 @@ def manage(slug: str, token: str) -> ResponseReturnValue:
             status = 400
         except OperationalError as error:
             db.session.rollback()
-            if not is_lock_timeout(error):
+            if not (is_lock_timeout(error) or is_retryable(error)):
                 raise
             choice_errors = [_busy()]
             chosen, _errors = read_choices(request.form)
@@ -411,26 +436,6 @@ def resend_link(slug: str) -> ResponseReturnValue:
         return redirect(url_for("registration.resend_link", slug=event.slug))
     status = 400 if form.errors else 200
     return render_template("registration/resend.html", event=event, form=form), status
-
-
-@bp.after_app_request
-def deliver_mail_after_commit(response: Response) -> Response:
-    """Send the mails this request queued (and committed) in the background, right away."""
-    ids = mail.queued_in_this_context()
-    if not ids or response.status_code >= 400 or not current_app.config["MAIL_SEND_AFTER_COMMIT"]:
-        return response
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def deliver() -> None:
-        with app.app_context():
-            try:
-                mail.deliver_pending(app.config, limit=len(ids), ids=ids)
-            except Exception:  # the mail stays in the outbox for `eventapp send-mail`
-                log.exception("delivering mail after the request failed")
-                db.session.rollback()
-
-    threading.Thread(target=deliver, name="mail-after-commit", daemon=True).start()
-    return response
 
 
 @bp.app_context_processor

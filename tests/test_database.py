@@ -1,0 +1,65 @@
+"""Engine settings: SQLite's write lock handed on promptly, retryable PostgreSQL aborts."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import psycopg.errors
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
+from eventapp.database import install_sqlite_hooks, is_lock_timeout, is_retryable
+
+
+def sqlite_engine(path: Path, busy_timeout_s: int) -> sa.Engine:
+    """Return an engine with the app's SQLite hooks and one table."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    install_sqlite_hooks(engine, busy_timeout_s)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS item (x INTEGER)")
+    return engine
+
+
+def test_begin_immediate_waits_for_the_lock_and_gets_it_when_freed(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path / "db.sqlite3", busy_timeout_s=10)
+    blocker = sqlite3.connect(
+        tmp_path / "db.sqlite3", isolation_level=None, check_same_thread=False
+    )
+    blocker.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.3, blocker.execute, args=("COMMIT",))
+    timer.start()
+    began = time.monotonic()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO item VALUES (1)")
+    waited = time.monotonic() - began
+    timer.join()
+    blocker.close()
+    assert 0.25 <= waited < 5
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    engine.dispose()
+
+
+def test_begin_immediate_times_out_as_lock_timeout(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path / "db.sqlite3", busy_timeout_s=1)
+    blocker = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError) as caught, engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO item VALUES (1)")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert is_lock_timeout(caught.value)
+    assert not is_retryable(caught.value)
+    engine.dispose()
+
+
+def test_is_retryable_for_postgresql_deadlock() -> None:
+    error = OperationalError("UPDATE activity", {}, psycopg.errors.DeadlockDetected("deadlock"))
+    assert is_retryable(error)
+    assert not is_lock_timeout(error)
