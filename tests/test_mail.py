@@ -120,3 +120,19 @@ def test_delivered_mail_is_not_sent_twice(ctx: Flask, smtp_server: SmtpServer) -
     deliver_pending(ctx.config)
     deliver_pending(ctx.config)
     assert len(smtp_server.wait_for(2, timeout=0.5)) == 1
+
+
+def test_confirmation_mail_reads_well_without_a_venue(
+    app: Flask, client: FlaskClient, smtp_server: SmtpServer
+) -> None:
+    app.config.update(smtp_server.config())
+    with app.app_context():
+        make_event(venue="", address="")
+        db.session.commit()
+    response = client.post("/testtag/anmeldung", data=form_data(network=""))
+    assert response.status_code == 302
+    response.close()
+    (message,) = smtp_server.wait_for(1)
+    text = text_of(message)
+    assert "Ihre Teilnahme ist bestätigt" in text
+    assert " in ." not in text
