@@ -44,14 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. badges")
     args = parser.parse_args(argv)
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in args.names] or discover()
-    rows: list[dict[str, Any]] = []
+    tables: list[str] = []
     for name in wanted:
         started = time.perf_counter()
         print(f"running {name} …", file=sys.stderr, flush=True)
         module = importlib.import_module(f"bench.{name}")
-        rows.extend(module.run())
+        rows = module.run()
         print(f"  {name} took {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    print(format_table(rows))
+        tables.append(f"== {name.removeprefix('bench_')} ==\n{format_table(rows)}")
+    print("\n\n".join(tables))
     return 0
 
 
