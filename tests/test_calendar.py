@@ -425,3 +425,35 @@ def test_manage_page_offers_personal_feed(client: FlaskClient, ctx: Flask) -> No
     assert f'href="webcal://127.0.0.1:5000/testtag/kalender/{token}.ics"' in page
     section = page.split("Mein Programm im Kalender")[1].split("</section>")[0]
     assert person.manage_token not in section
+
+
+def test_room_rename_raises_sequence_and_changes_location(client: FlaskClient, ctx: Flask) -> None:
+    from eventapp.services.events import save_room
+
+    data = build_programme()
+    first = client.get("/testtag/programm.ics")
+    before = vevents(first.data)["Fachkräfte sichern"]
+    room = data["workshop"].room
+    save_room(data["event"], room, "Raum Spree", room.capacity)
+    db.session.commit()
+    second = client.get("/testtag/programm.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    after = vevents(second.data)["Fachkräfte sichern"]
+    assert int(after["SEQUENCE"]) == int(before["SEQUENCE"]) + 1
+    assert str(after["LOCATION"]).startswith("Raum Spree")
+
+
+def test_speaker_rename_changes_the_feed_etag(client: FlaskClient, ctx: Flask) -> None:
+    from eventapp.services.events import save_person
+
+    data = build_programme()
+    age_programme(data["event"], minutes=5)
+    first = client.get("/testtag/programm.ics")
+    speaker = data["workshop"].speakers[0]
+    save_person(speaker, "Beate Muster", "Prof. Dr.", "IHK", "", "")
+    db.session.commit()
+    second = client.get("/testtag/programm.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert "Prof. Dr. Beate Muster" in str(
+        vevents(second.data)["Fachkräfte sichern"]["DESCRIPTION"]
+    )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from eventapp.extensions import db
-from eventapp.models import Activity, Event, Person, Room
+from eventapp.models import Activity, ActivityPerson, Event, Person, Room
 from eventapp.services import DomainError
 from eventapp.services.registrations import change_event_capacity
 from eventapp.timezones import from_local, is_valid_zone, utcnow
@@ -135,6 +135,14 @@ def save_room(
     if room is None:
         room = Room(event=event)
         db.session.add(room)
+    elif room.name != name:
+        # LOCATION of every activity in the room changes: calendar clients must take it.
+        db.session.execute(
+            sa.update(Activity)
+            .where(Activity.room_id == room.id)
+            .values(revision=Activity.revision + 1, updated_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
     room.name, room.capacity, room.notes, room.position = name, capacity, notes.strip(), position
     event.programme_changed_at = utcnow()
     db.session.flush()
@@ -164,7 +172,22 @@ def save_person(
     clash = db.session.scalar(sa.select(Person.id).where(Person.name == name))
     if clash is not None and clash != person.id:
         raise ValuesRefused([("name", _("Eine Person mit diesem Namen gibt es schon."))])
+    shown_changed = (person.name, person.title) != (name, title.strip())
     person.name, person.title, person.organisation = name, title.strip(), organisation.strip()
     person.email, person.bio = email.strip(), bio.strip()
+    if shown_changed:
+        # Programmes, feeds and PDFs print the name: their caches must see the change.
+        db.session.execute(
+            sa.update(Event)
+            .where(
+                Event.id.in_(
+                    sa.select(Activity.event_id)
+                    .join(ActivityPerson, ActivityPerson.activity_id == Activity.id)
+                    .where(ActivityPerson.person_id == person.id)
+                )
+            )
+            .values(programme_changed_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
     db.session.flush()
     return person
