@@ -68,3 +68,15 @@ def test_home_page_in_a_real_browser_has_skip_link_and_language_switch(page) -> 
     page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("link", name="Skip to content").count() == 1
+
+
+def test_deadlock_answers_readable_503_not_500(app: Flask) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def aborted() -> str:
+        raise OperationalError("UPDATE activity …", {}, Exception("deadlock detected"))
+
+    app.add_url_rule("/organisation/test-deadlock", view_func=aborted)
+    response = app.test_client().get("/organisation/test-deadlock")
+    assert response.status_code == 503
+    assert "Es wurde nichts gespeichert" in response.get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from eventapp.database import is_lock_timeout
+from eventapp.database import is_lock_timeout, is_retryable
 from eventapp.extensions import db
 
 
@@ -35,7 +35,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_busy(error: OperationalError) -> tuple[str, int]:
         db.session.rollback()
-        if not is_lock_timeout(error):
+        if not (is_lock_timeout(error) or is_retryable(error)):
             raise error
         return error_page(
             503,
