@@ -204,3 +204,12 @@ def test_openapi_document_is_valid_openapi_31() -> None:
     validate_openapi(DOCUMENT)
     for schema in DOCUMENT["components"]["schemas"].values():
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_wrong_method_and_unknown_path_answer_json(client: FlaskClient) -> None:
+    wrong_method = client.post("/api/v1/events")
+    assert wrong_method.status_code == 405
+    assert wrong_method.get_json()["error"]["status"] == 405
+    unknown = client.get("/api/v1/gibt-es-nicht")
+    assert unknown.status_code == 404
+    assert unknown.get_json()["error"]["status"] == 404

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from eventapp.database import is_lock_timeout, is_retryable
 from eventapp.extensions import db
+from eventapp.views.api import error_response
 
 
 def error_page(status: int, title: str, message: str) -> tuple[str, int]:
@@ -52,6 +53,8 @@ def register(app: Flask) -> None:
         status = error.code or 500
         if status < 400:
             return error
+        if request.path.startswith("/api/"):
+            return error_response(status, error.name)  # type: ignore[return-value]
         titles = {
             400: _("Ungültige Anfrage"),
             403: _("Kein Zugriff"),
