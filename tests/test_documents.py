@@ -201,3 +201,22 @@ def test_door_signs_one_landscape_page_per_room(
     )
     assert result.exit_code == 0, (result.output, result.exception)
     assert reader(out.read_bytes()).trailer["/Root"]["/Lang"] == "en"
+
+
+def test_lazy_hyphenation_splits_words_like_pyphen() -> None:
+    import pyphen
+
+    from eventapp.services.documents import _lazy_hyph_dict_class
+
+    for language in ("de_DE", "en_GB"):
+        path = pyphen.LANGUAGES[language]
+        lazy, plain = _lazy_hyph_dict_class()(path), pyphen.HyphDict(path)
+        for word in (
+            "Fachkräftesicherung",
+            "Erfahrungsaustauschkreis",
+            "Arbeitgeberattraktivität",
+            "Studienabbrecherinnen",
+            "internationalisation",
+        ):
+            assert lazy.positions(word) == plain.positions(word), (language, word)
+        assert lazy.maxlen == plain.maxlen

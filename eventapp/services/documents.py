@@ -6,7 +6,8 @@ so a document can never make an HTTP request.
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,99 @@ def base_url() -> str:
     return STATIC.as_uri() + "/"
 
 
+_NONZERO = re.compile(r"[1-9]").search
+_DIGITS = re.compile(r"\d").sub
+
+
+class LazyPatterns:
+    """Hyphenation patterns kept as their raw lines and parsed on first lookup."""
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self._raw = raw
+        self._parsed: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return (start, values) of the pattern for these letters, parsing it once."""
+        if key in self._parsed:
+            return self._parsed[key]
+        line = self._raw.get(key)
+        if line is None:
+            return default
+        import pyphen
+
+        # Same steps as pyphen.HyphDict.__init__, for one pattern.
+        pattern = pyphen.parse_hex(lambda match: chr(int(match.group(1), 16)), line)
+        factory: Any = int
+        if "/" in pattern and "=" in pattern:
+            pattern, alternative = pattern.split("/", 1)
+            factory = pyphen.AlternativeParser(pattern, alternative)
+        values = [factory(i or "0") for i, _ in pyphen.parse(pattern)]
+        start, end = 0, len(values)
+        while not values[start]:
+            start += 1
+        while not values[end - 1]:
+            end -= 1
+        self._parsed[key] = parsed = (start, tuple(values[start:end]))
+        return parsed
+
+
+def _lazy_hyph_dict_class() -> type:
+    import pyphen
+
+    class LazyHyphDict(pyphen.HyphDict):
+        """A pyphen dictionary that indexes its file on first use and parses patterns lazily.
+
+        Parsing all 66,000 German patterns up front takes about a second per process; a booklet
+        needs a few hundred of them.
+        """
+
+        def __init__(self, path: Path) -> None:
+            self.path = path
+            self.cache = {}
+
+        @cached_property
+        def patterns(self) -> LazyPatterns:  # type: ignore[override]
+            """Index the raw pattern lines by their letters, skipping all-zero patterns."""
+            import pyphen
+
+            with self.path.open("rb") as fd:
+                encoding = fd.readline().decode().strip()
+            if encoding.lower() == "microsoft-cp1251":
+                encoding = "cp1251"
+            raw: dict[str, str] = {}
+            for line in self.path.read_text(encoding).split("\n")[1:]:
+                line = line.strip()
+                if not line or line.startswith(pyphen.ignored):
+                    continue
+                pattern = line
+                if "^^" in pattern:
+                    pattern = pyphen.parse_hex(lambda m: chr(int(m.group(1), 16)), pattern)
+                if "/" in pattern and "=" in pattern:
+                    pattern = pattern.split("/", 1)[0]
+                if _NONZERO(pattern):
+                    raw[_DIGITS("", pattern)] = line
+            return LazyPatterns(raw)
+
+        @cached_property
+        def maxlen(self) -> int:  # type: ignore[override]
+            """Return the length of the longest pattern."""
+            return max(len(key) for key in self.patterns._raw)
+
+    return LazyHyphDict
+
+
+@cache
+def use_lazy_hyphenation() -> None:
+    """Make WeasyPrint's hyphenation (pyphen) load each dictionary lazily; once per process."""
+    import pyphen
+
+    if not (hasattr(pyphen, "hdcache") and hasattr(pyphen, "HyphDict")):
+        return  # another pyphen release: WeasyPrint loads dictionaries the usual way
+    lazy = _lazy_hyph_dict_class()
+    for path in set(pyphen.LANGUAGES.values()):
+        pyphen.hdcache.setdefault(path, lazy(path))
+
+
 @cache
 def stylesheet(name: str) -> Any:
     """Return a parsed print stylesheet from static/css/print/, parsed once per process."""
@@ -91,6 +185,7 @@ def html_to_pdf(
     """Render an HTML string with print stylesheets to PDF bytes."""
     from weasyprint import HTML
 
+    use_lazy_hyphenation()
     document = HTML(string=html, base_url=base_url(), url_fetcher=url_fetcher or LocalFetcher())
     return document.write_pdf(
         stylesheets=[stylesheet(name) for name in stylesheets],

@@ -9,8 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy.orm import selectinload
 
 from eventapp import labels
@@ -198,6 +196,9 @@ def to_csv(rows: list[list[Any]]) -> bytes:
 
 def to_xlsx(rows: list[list[Any]], title: str) -> bytes:
     """Write rows as an XLSX workbook with a bold, frozen header row."""
+    from openpyxl import Workbook  # imported here: slow to import, needed only for exports
+    from openpyxl.styles import Font
+
     workbook = Workbook(write_only=False)
     sheet = workbook.active
     sheet.title = title[:31] or "Anmeldungen"
