@@ -251,7 +251,7 @@ def register(
     if not by_organiser:
         check_network_limit(event, person.network_id, None)
 
-    seated = waitlist.claim_event_seat(event.id)
+    seated = waitlist.claim_seat(Event, event.id)
     manage_token = new_token()
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     if registration is None:
@@ -370,7 +370,7 @@ def cancel_registration(registration: Registration, *, notify: bool = True) -> N
     registration.over_capacity = False
     db.session.flush()
     if counted:
-        waitlist.release_event_seat(registration.event_id)
+        waitlist.release_seat(Event, registration.event_id)
     active = sorted(
         (e for e in registration.enrolments if e.status in ACTIVE), key=lambda e: e.activity_id
     )
@@ -394,7 +394,7 @@ def promote_by_hand(enrolment: Enrolment) -> None:
                 "Anmeldung."
             )
         )
-    if not waitlist.claim_activity_seat(enrolment.activity_id):
+    if not waitlist.claim_seat(Activity, enrolment.activity_id):
         raise DomainError(
             _(
                 "Im Angebot „%(title)s“ ist kein Platz frei. Erhöhen Sie die Kapazität, um "
@@ -412,17 +412,7 @@ def change_capacity(activity: Activity, new_capacity: int | None) -> list[Enrolm
     """Set an activity's seat limit: never below the confirmed count; more seats promote people."""
     if new_capacity is not None and new_capacity < 0:
         raise DomainError(_("Die Kapazität darf nicht negativ sein."), field="capacity")
-    result = db.session.execute(
-        sa.update(Activity)
-        .where(
-            Activity.id == activity.id,
-            sa.true() if new_capacity is None else Activity.seats_taken <= new_capacity,
-        )
-        .values(capacity=new_capacity)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(activity, ["capacity", "seats_taken"])
-    if result.rowcount != 1:
+    if not waitlist.set_seat_limit(Activity, activity.id, new_capacity):
         raise DomainError(
             _(
                 "Für „%(title)s“ sind bereits %(taken)s Plätze fest vergeben. Die Kapazität kann "
@@ -437,17 +427,7 @@ def change_capacity(activity: Activity, new_capacity: int | None) -> list[Enrolm
 
 def change_event_capacity(event: Event, new_capacity: int | None) -> list[Registration]:
     """Set the day's overall limit: never below the confirmed count; more places promote people."""
-    result = db.session.execute(
-        sa.update(Event)
-        .where(
-            Event.id == event.id,
-            sa.true() if new_capacity is None else Event.seats_taken <= new_capacity,
-        )
-        .values(capacity=new_capacity)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(event, ["capacity", "seats_taken"])
-    if result.rowcount != 1:
+    if not waitlist.set_seat_limit(Event, event.id, new_capacity):
         raise DomainError(
             _(
                 "Es sind bereits %(taken)s Personen fest angemeldet; die Kapazität kann nicht "

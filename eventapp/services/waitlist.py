@@ -22,63 +22,53 @@ from eventapp.timezones import utcnow
 PromotionNotice = Callable[[Registration, list[Enrolment], bool], None]
 
 
-def _expire(model: type[Activity] | type[Event], row_id: int) -> None:
+# Rows that count their own confirmed seats against a capacity (CHECK seats_taken <= capacity).
+SeatCounter = type[Activity] | type[Event]
+
+
+def _expire(model: SeatCounter, row_id: int) -> None:
     """Forget the loaded counter of a row changed by a Core UPDATE."""
     loaded = db.session.identity_map.get(sa.inspect(model).identity_key_from_primary_key((row_id,)))
     if loaded is not None:
         db.session.expire(loaded, ["seats_taken", "capacity"])
 
 
-def claim_activity_seat(activity_id: int) -> bool:
+def claim_seat(model: SeatCounter, row_id: int) -> bool:
     """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
     result = db.session.execute(
-        sa.update(Activity)
+        sa.update(model)
         .where(
-            Activity.id == activity_id,
-            sa.or_(Activity.capacity.is_(None), Activity.seats_taken < Activity.capacity),
+            model.id == row_id,
+            sa.or_(model.capacity.is_(None), model.seats_taken < model.capacity),
         )
-        .values(seats_taken=Activity.seats_taken + 1)
+        .values(seats_taken=model.seats_taken + 1)
         .execution_options(synchronize_session=False)
     )
-    _expire(Activity, activity_id)
+    _expire(model, row_id)
     return result.rowcount == 1
 
 
-def release_activity_seat(activity_id: int) -> None:
+def release_seat(model: SeatCounter, row_id: int) -> None:
     """Give one seat back."""
     db.session.execute(
-        sa.update(Activity)
-        .where(Activity.id == activity_id, Activity.seats_taken > 0)
-        .values(seats_taken=Activity.seats_taken - 1)
+        sa.update(model)
+        .where(model.id == row_id, model.seats_taken > 0)
+        .values(seats_taken=model.seats_taken - 1)
         .execution_options(synchronize_session=False)
     )
-    _expire(Activity, activity_id)
+    _expire(model, row_id)
 
 
-def claim_event_seat(event_id: int) -> bool:
-    """Take one place for the day if the event has room."""
+def set_seat_limit(model: SeatCounter, row_id: int, capacity: int | None) -> bool:
+    """Set the capacity unless it would fall below the seats taken; tell whether it was set."""
     result = db.session.execute(
-        sa.update(Event)
-        .where(
-            Event.id == event_id,
-            sa.or_(Event.capacity.is_(None), Event.seats_taken < Event.capacity),
-        )
-        .values(seats_taken=Event.seats_taken + 1)
+        sa.update(model)
+        .where(model.id == row_id, sa.true() if capacity is None else model.seats_taken <= capacity)
+        .values(capacity=capacity)
         .execution_options(synchronize_session=False)
     )
-    _expire(Event, event_id)
+    _expire(model, row_id)
     return result.rowcount == 1
-
-
-def release_event_seat(event_id: int) -> None:
-    """Give one place for the day back."""
-    db.session.execute(
-        sa.update(Event)
-        .where(Event.id == event_id, Event.seats_taken > 0)
-        .values(seats_taken=Event.seats_taken - 1)
-        .execution_options(synchronize_session=False)
-    )
-    _expire(Event, event_id)
 
 
 def enrol(
@@ -86,7 +76,7 @@ def enrol(
 ) -> Enrolment:
     """Confirm or waitlist the registration for an activity, reusing a cancelled enrolment."""
     eligible = registration.status == RegistrationStatus.CONFIRMED
-    seated = eligible and claim_activity_seat(activity.id)
+    seated = eligible and claim_seat(Activity, activity.id)
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     enrolment = next((e for e in registration.enrolments if e.activity_id == activity.id), None)
     if enrolment is None:
@@ -126,7 +116,7 @@ def withdraw(enrolment: Enrolment, notify: PromotionNotice | None) -> list[Enrol
     db.session.flush()
     if not was_counted:
         return []
-    release_activity_seat(enrolment.activity_id)
+    release_seat(Activity, enrolment.activity_id)
     return promote_next(enrolment.activity, notify)
 
 
@@ -153,7 +143,7 @@ def promote_next(activity: Activity, notify: PromotionNotice | None) -> list[Enr
     promoted: list[Enrolment] = []
     while True:
         candidates = next_in_line(activity.id, limit=1)
-        if not candidates or not claim_activity_seat(activity.id):
+        if not candidates or not claim_seat(Activity, activity.id):
             break
         enrolment = candidates[0]
         enrolment.status = EnrolmentStatus.CONFIRMED
@@ -178,7 +168,7 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
             .order_by(Registration.queued_at, Registration.id)
             .limit(1)
         )
-        if registration is None or not claim_event_seat(event.id):
+        if registration is None or not claim_seat(Event, event.id):
             break
         registration.status = RegistrationStatus.CONFIRMED
         db.session.flush()
@@ -186,7 +176,11 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
         waiting = [e for e in registration.enrolments if e.status == EnrolmentStatus.WAITLISTED]
         for enrolment in sorted(waiting, key=lambda e: e.activity_id):
             ahead = next_in_line(enrolment.activity_id, limit=1)
-            if ahead and ahead[0].id == enrolment.id and claim_activity_seat(enrolment.activity_id):
+            if (
+                ahead
+                and ahead[0].id == enrolment.id
+                and claim_seat(Activity, enrolment.activity_id)
+            ):
                 enrolment.status = EnrolmentStatus.CONFIRMED
                 enrolment.confirmed_at = utcnow()
                 confirmed.append(enrolment)

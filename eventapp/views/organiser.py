@@ -137,42 +137,11 @@ def event_edit(event_id: int) -> ResponseReturnValue:
 def rooms(event_id: int) -> ResponseReturnValue:
     """List the event's rooms and add a new one."""
     event = event_or_404(event_id)
-    form = RoomForm()
-    if form.validate_on_submit():
-        try:
-            save_room(
-                event,
-                None,
-                form.name.data,
-                form.capacity.data,
-                form.notes.data or "",
-                form.position.data or 0,
-            )
-        except ValuesRefused as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Der Raum ist angelegt."), "success")
-            return redirect(url_for("organiser.rooms", event_id=event.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("organiser/rooms.html", event=event, form=form), status
+    return _edit_room(event, None)
 
 
-def room_of_event_or_404(event: Event, room_id: int) -> Room:
-    """Return the event's room with this id, or answer 404."""
-    room = db.session.get(Room, room_id)
-    if room is None or room.event_id != event.id:
-        abort(404)
-    return room
-
-
-@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>", methods=["GET", "POST"])
-@role_required(OrganiserRole.STAFF)
-def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
-    """Change a room's name, seats, notes or column position."""
-    event = event_or_404(event_id)
-    room = room_of_event_or_404(event, room_id)
+def _edit_room(event: Event, room: Room | None) -> ResponseReturnValue:
+    """Show and save the form for a new room (room None) or an existing one."""
     form = RoomForm(obj=room)
     if form.validate_on_submit():
         try:
@@ -189,10 +158,30 @@ def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
             show_refusal(form, error)
         else:
             db.session.commit()
-            flash(_("Der Raum ist gespeichert."), "success")
+            saved = _("Der Raum ist angelegt.") if room is None else _("Der Raum ist gespeichert.")
+            flash(saved, "success")
             return redirect(url_for("organiser.rooms", event_id=event.id))
     status = 400 if form.is_submitted() else 200
+    if room is None:
+        return render_template("organiser/rooms.html", event=event, form=form), status
     return render_template("organiser/room_form.html", event=event, room=room, form=form), status
+
+
+def room_of_event_or_404(event: Event, room_id: int) -> Room:
+    """Return the event's room with this id, or answer 404."""
+    room = db.session.get(Room, room_id)
+    if room is None or room.event_id != event.id:
+        abort(404)
+    return room
+
+
+@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
+    """Change a room's name, seats, notes or column position."""
+    event = event_or_404(event_id)
+    room = room_of_event_or_404(event, room_id)
+    return _edit_room(event, room)
 
 
 @bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>/loeschen", methods=["POST"])
