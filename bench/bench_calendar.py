@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,6 +17,9 @@ from flask import Flask
 ACTIVITIES = 500
 ROOMS = 10
 TARGET_MS = 100.0
+# New processes (gunicorn workers after a start or restart) timed for the first build each.
+FRESH_PROCESSES = 5
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def _timed(
@@ -50,11 +55,11 @@ def _row(case: str, durations: list[float], target: float | None = None) -> dict
     }
 
 
-def _make_app(folder: Path) -> Flask:
+def _app(folder: Path) -> Flask:
+    """Return the app on the benchmark's SQLite database in `folder`."""
     from eventapp import create_app
-    from eventapp.extensions import db
 
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "bench",
@@ -64,9 +69,58 @@ def _make_app(folder: Path) -> Flask:
             "MAIL_FILE_DIR": str(folder / "mail"),
         }
     )
+
+
+def _make_app(folder: Path) -> Flask:
+    from eventapp.extensions import db
+
+    app = _app(folder)
     with app.app_context():
         db.create_all()
     return app
+
+
+def build_programme_feed(slug: str, base_url: str) -> bytes:
+    """Build the programme feed as its request does: read-only, the transaction ended after."""
+    import sqlalchemy as sa
+
+    from eventapp.database import read_only
+    from eventapp.extensions import db
+    from eventapp.models import Event
+    from eventapp.services import calendar
+
+    with read_only():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+        assert event is not None
+        body = calendar.programme_ics(event, base_url)
+        db.session.rollback()  # as at the end of a request: stores what was built
+    return body
+
+
+def first_build_in_this_process(folder: str, slug: str) -> None:
+    """Print the milliseconds of this process's first programme feed and its size."""
+    app = _app(Path(folder))
+    with app.app_context():
+        started = time.perf_counter()
+        body = build_programme_feed(slug, app.config["PUBLIC_BASE_URL"])
+        print((time.perf_counter() - started) * 1000, len(body))
+
+
+def _fresh_processes(folder: Path, slug: str, size: int) -> list[float]:
+    """Time the first feed build in each of several new processes on the stored VEVENTs."""
+    durations = []
+    for _ in range(FRESH_PROCESSES):
+        code = (
+            "from bench.bench_calendar import first_build_in_this_process as first; "
+            f"first({str(folder)!r}, {slug!r})"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True, check=True
+        )
+        milliseconds, length = result.stdout.split()
+        assert int(length) == size, "a fresh process built a different feed"
+        durations.append(float(milliseconds))
+    return durations
 
 
 def _seed() -> tuple[str, str]:
@@ -154,7 +208,7 @@ def run() -> list[dict[str, Any]]:
     import sqlalchemy as sa
 
     from eventapp.extensions import db
-    from eventapp.models import Activity, Event
+    from eventapp.models import Activity, ActivityCalendarEntry, Event
     from eventapp.services import calendar, schedule_export
 
     rows: list[dict[str, Any]] = []
@@ -165,13 +219,12 @@ def run() -> list[dict[str, Any]]:
             base = app.config["PUBLIC_BASE_URL"]
 
             def build_feed() -> bytes:
-                db.session.expire_all()
-                event = db.session.query(Event).filter_by(slug=slug).one()
-                return calendar.programme_ics(event, base)
+                return build_programme_feed(slug, base)
 
-            def build_cold() -> bytes:
+            def forget_all() -> None:
                 calendar.VEVENT_CACHE.clear()
-                return build_feed()
+                db.session.execute(sa.delete(ActivityCalendarEntry))
+                db.session.commit()
 
             edits = iter(range(1_000_000))
 
@@ -184,13 +237,22 @@ def run() -> list[dict[str, Any]]:
                 )
                 db.session.commit()
 
-            size = len(build_cold())
+            size = len(build_feed())
             row = _row(
-                f"programme feed, {ACTIVITIES} activities, first build (empty cache)",
-                _timed(build_cold, 5),
+                f"programme feed, {ACTIVITIES} activities, first build in a fresh process "
+                "(stored VEVENTs, empty in-process cache)",
+                _fresh_processes(Path(folder), slug, size),
+                TARGET_MS,
             )
             row["bytes"] = size
             rows.append(row)
+            rows.append(
+                _row(
+                    f"programme feed, {ACTIVITIES} activities, rebuilt from nothing "
+                    "(no stored VEVENTs)",
+                    _timed(build_feed, 5, prepare=forget_all),
+                )
+            )
             rows.append(
                 _row(
                     f"programme feed, {ACTIVITIES} activities, rebuilt after an edit",
@@ -201,7 +263,7 @@ def run() -> list[dict[str, Any]]:
 
             def build_xml() -> bytes:
                 db.session.expire_all()
-                event = db.session.query(Event).filter_by(slug=slug).one()
+                event = db.session.scalars(sa.select(Event).where(Event.slug == slug)).one()
                 return schedule_export.schedule_xml(event, base)
 
             rows.append(_row(f"frab XML, {ACTIVITIES} activities", _timed(build_xml, 5)))

@@ -129,6 +129,11 @@ def register_extensions(app: Flask) -> None:
     def _mark_read_only_requests() -> None:
         write_intent.set(request.method not in {"GET", "HEAD", "OPTIONS"})
 
+    @app.teardown_request
+    def _end_read_only_requests(_error: BaseException | None) -> None:
+        # Back to the default, so work after the request in this thread (tests, CLI) may write.
+        write_intent.set(True)
+
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public site, the organiser area, exports and login."""

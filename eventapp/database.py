@@ -17,6 +17,10 @@ from sqlalchemy.exc import OperationalError
 # True while the current unit of work may write: SQLite then takes the write lock at BEGIN,
 # so a transaction never has to upgrade a read lock (which fails at once when contended).
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+# Longest wait in seconds for the write lock at BEGIN; None means the configured busy timeout.
+write_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "write_wait", default=None
+)
 
 
 @contextmanager
@@ -27,6 +31,24 @@ def read_only() -> Iterator[None]:
         yield
     finally:
         write_intent.reset(token)
+
+
+@contextmanager
+def brief_write(engine: Engine, wait_s: float) -> Iterator[Connection]:
+    """Run an optional write on its own connection, waiting at most wait_s for any lock.
+
+    For writes a read-only request may skip (stored caches): its own transaction stays a
+    reader, and a busy database makes the write fail fast instead of the request wait.
+    """
+    intent, wait = write_intent.set(True), write_wait.set(wait_s)
+    try:
+        with engine.connect() as connection, connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
+            yield connection
+    finally:
+        write_wait.reset(wait)
+        write_intent.reset(intent)
 
 
 def engine_options(uri: str, app_config: dict[str, Any]) -> dict[str, Any]:
@@ -59,19 +81,22 @@ def install_sqlite_hooks(engine: Engine, busy_timeout_s: int) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if write_intent.get():
-            begin_immediate(connection, busy_timeout_s)
+            begin_immediate(connection, busy_timeout_s, write_wait.get())
         else:
             connection.exec_driver_sql("BEGIN")
 
 
-def begin_immediate(connection: Connection, busy_timeout_s: int) -> None:
+def begin_immediate(
+    connection: Connection, busy_timeout_s: int, wait_s: float | None = None
+) -> None:
     """Take SQLite's write lock, polling finely instead of SQLite's coarse busy sleeps.
 
     SQLite's own busy handler sleeps up to 100 ms between tries, so under a burst the lock
     often sits free while every waiter sleeps; polling every millisecond hands it on at once.
+    Waits wait_s seconds when given, else the busy timeout.
     """
     dbapi_connection = connection.connection.dbapi_connection
-    deadline = time.monotonic() + busy_timeout_s
+    deadline = time.monotonic() + (busy_timeout_s if wait_s is None else wait_s)
     pause = 0.0001
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:

@@ -525,6 +525,26 @@ class ActivityChangeNotice(db.Model):
     activity: Mapped[Activity] = relationship()
 
 
+class ActivityCalendarEntry(db.Model):
+    """An activity's serialized VEVENT in one language, so any process builds feeds from it.
+
+    A table of its own rather than columns on Activity: there is one entry per language, and
+    activity lists never load these kilobytes. The fingerprint covers every input of the
+    VEVENT, so an entry whose fingerprint differs from the current one is never served.
+    """
+
+    __tablename__ = "activity_calendar_entry"
+
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    # SHA-256 (hex) of everything that shapes the VEVENT, the format version included.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    # The VEVENT exactly as icalendar serialized it (CRLF line ends, folded lines).
+    vevent: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
 class PrintJobStatus(enum.StrEnum):
     """Where a background print job stands."""
 

@@ -12,7 +12,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from eventapp.database import install_sqlite_hooks, is_lock_timeout, is_retryable
+from eventapp.database import (
+    brief_write,
+    install_sqlite_hooks,
+    is_lock_timeout,
+    is_retryable,
+    read_only,
+)
 
 
 def sqlite_engine(path: Path, busy_timeout_s: int) -> sa.Engine:
@@ -59,7 +65,42 @@ def test_begin_immediate_times_out_as_lock_timeout(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_brief_write_gives_up_after_its_own_short_wait(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path / "db.sqlite3", busy_timeout_s=10)
+    blocker = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    began = time.monotonic()
+    try:
+        with (
+            read_only(),
+            pytest.raises(OperationalError) as caught,
+            brief_write(engine, 0.2) as connection,
+        ):
+            connection.exec_driver_sql("INSERT INTO item VALUES (1)")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert 0.15 <= time.monotonic() - began < 3
+    assert is_lock_timeout(caught.value)
+    with read_only(), brief_write(engine, 0.2) as connection:
+        connection.exec_driver_sql("INSERT INTO item VALUES (2)")
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT x FROM item").scalars().all() == [2]
+    engine.dispose()
+
+
 def test_is_retryable_for_postgresql_deadlock() -> None:
     error = OperationalError("UPDATE activity", {}, psycopg.errors.DeadlockDetected("deadlock"))
     assert is_retryable(error)
     assert not is_lock_timeout(error)
+
+
+def test_a_read_request_leaves_later_work_in_the_thread_free_to_write(app: object) -> None:
+    from flask import Flask
+
+    from eventapp.database import write_intent
+
+    assert isinstance(app, Flask)
+    assert app.test_client().get("/").status_code == 200
+    assert write_intent.get() is True

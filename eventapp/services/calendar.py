@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -29,9 +28,18 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.services.calendar_store import (
+    VEVENT_CACHE,
+    StoredVevent,
+    load_entries,
+    save_entries,
+)
 from eventapp.timezones import to_local, utcnow, zone
 
 PRODID = "-//Innovationsbüro Fachkräfte für die Region//eventapp//DE"
+# Part of every stored VEVENT's fingerprint: raise it whenever activity_vevent, _location,
+# _description or clean_text change what they write, so stored entries are rebuilt.
+VEVENT_FORMAT = 1
 # Fixed domain part of every UID, so UIDs survive a change of the public address.
 UID_DOMAIN = "eventapp.fachkraeftebuero.de"
 # Kinds everyone attends: they go into every personal calendar.
@@ -63,14 +71,14 @@ def activity_uid(activity: Activity) -> str:
 
 
 @lru_cache(maxsize=32)
-def _vtimezone(zone_name: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    """Build (once) the VTIMEZONE with the zone's DST rules for the years around the event."""
+def _vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
+    """Serialize (once) the VTIMEZONE with the zone's DST rules for the years around the event."""
     return icalendar.Timezone.from_tzinfo(
         zone(zone_name),
         tzid=zone_name,
         first_date=date(first_year, 1, 1),
         last_date=date(last_year, 12, 31),
-    )
+    ).to_ical()
 
 
 def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
@@ -169,7 +177,7 @@ def _vevent_key(activity: Activity, event: Event, base_url: str, language: str) 
     """Return every input that shapes an activity's VEVENT (so a cache hit is always current)."""
     return (
         language,
-        base_url,
+        base_url.rstrip("/"),
         event.slug,
         event.timezone,
         event.venue,
@@ -180,6 +188,9 @@ def _vevent_key(activity: Activity, event: Event, base_url: str, language: str) 
         activity.kind,
         activity.starts_at,
         activity.ends_at,
+        # The wall-clock times with their offsets, so a change of the zone's rules shows.
+        to_local(activity.starts_at, event.timezone),
+        to_local(activity.ends_at, event.timezone),
         activity.updated_at,
         activity.revision,
         activity.cancelled,
@@ -189,44 +200,76 @@ def _vevent_key(activity: Activity, event: Event, base_url: str, language: str) 
     )
 
 
-class _VeventCache:
-    """Serialized VEVENTs by their inputs: after an edit only the changed activity is rebuilt."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        with self.lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-VEVENT_CACHE = _VeventCache(size=20_000)
 _CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
-def vevent_ical(activity: Activity, event: Event, base_url: str, language: str) -> bytes:
-    """Return the serialized VEVENT of an activity (built by icalendar, reused while unchanged)."""
-    key = _vevent_key(activity, event, base_url, language)
-    found = VEVENT_CACHE.get(key)
-    if found is None:
-        found = activity_vevent(activity, event, base_url).to_ical()
-        VEVENT_CACHE.put(key, found)
-    return found
+@lru_cache(maxsize=8)
+def _phrases_stamp(language: str) -> str:
+    """Digest the translated texts a VEVENT uses, so a changed translation rebuilds entries."""
+    with force_locale(language):
+        phrases = [str(label) for label in labels.KIND_LABELS.values()]
+        # The same messages as activity_vevent and _description (a new one: raise VEVENT_FORMAT).
+        phrases += [
+            _("Mit: %(names)s", names="%s"),
+            _("Moderation: %(names)s", names="%s"),
+            _("Dieser Programmpunkt fällt aus."),
+            _("Abgesagt: %(title)s", title="%s"),
+        ]
+    return hashlib.sha256("\n".join(phrases).encode()).hexdigest()
+
+
+def _plain(value: object) -> str:
+    """Write a key part JSON does not know (a date and time, with its offset) as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _fingerprint(key: tuple[Any, ...], language: str) -> str:
+    """Return the SHA-256 (hex) of a VEVENT's inputs and of the code and texts that write it."""
+    inputs = [VEVENT_FORMAT, icalendar.__version__, _phrases_stamp(language), key]
+    text = json.dumps(inputs, default=_plain, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def vevent_fingerprint(activity: Activity, event: Event, base_url: str, language: str) -> str:
+    """Return the fingerprint a stored VEVENT of this activity must carry to be served."""
+    return _fingerprint(_vevent_key(activity, event, base_url, language), language)
+
+
+def vevents_ical(
+    activities: Sequence[Activity], event: Event, base_url: str, language: str
+) -> list[bytes]:
+    """Return each activity's serialized VEVENT, built by icalendar only when nothing is current.
+
+    Looks in this process's cache, then (in one query) at the stored entries, serving those
+    whose fingerprint matches; builds the rest and stores them for every process. Call it
+    with the language's locale forced.
+    """
+    keys = [_vevent_key(a, event, base_url, language) for a in activities]
+    found = [VEVENT_CACHE.get(key) for key in keys]
+    missing = [a.id for a, serialized in zip(activities, found, strict=True) if serialized is None]
+    stored = load_entries(missing, language)
+    fresh: list[StoredVevent] = []
+    result: list[bytes] = []
+    for activity, key, serialized in zip(activities, keys, found, strict=True):
+        if serialized is None:
+            fingerprint = _fingerprint(key, language)
+            entry = stored.get(activity.id)
+            if entry is not None and entry.fingerprint == fingerprint:
+                serialized = entry.vevent
+            else:
+                serialized = activity_vevent(activity, event, base_url).to_ical()
+                fresh.append(StoredVevent(activity.id, language, fingerprint, serialized))
+            VEVENT_CACHE.put(key, serialized)
+        result.append(serialized)
+    save_entries(fresh)
+    return result
+
+
+def store_vevents(activity: Activity, base_url: str, languages: Iterable[str]) -> None:
+    """Build and store a saved activity's VEVENTs ahead of the first feed that needs them."""
+    for language in languages:
+        with force_locale(language):
+            vevents_ical([activity], activity.event, base_url, language)
 
 
 def build_calendar(
@@ -238,8 +281,8 @@ def build_calendar(
 ) -> bytes:
     """Return a VCALENDAR (METHOD:PUBLISH) with the event's VTIMEZONE and one VEVENT each.
 
-    icalendar serializes every component; the VEVENTs come from the cache of serialized
-    components and are placed before the calendar's closing line.
+    icalendar serializes every component; the VTIMEZONE and the VEVENTs come from caches of
+    serialized components and are placed before the calendar's closing line.
     """
     with force_locale(language):
         calendar = icalendar.Calendar()
@@ -252,12 +295,12 @@ def build_calendar(
         calendar.add("x-published-ttl", "PT15M")
         calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
         first, last = _year_span(event, activities)
-        calendar.add_component(_vtimezone(event.timezone, first - 1, last + 1))
+        timezone = _vtimezone(event.timezone, first - 1, last + 1)
         head = calendar.to_ical()
         if not head.endswith(_CALENDAR_END):  # pragma: no cover - icalendar always ends so
             raise ValueError("unexpected calendar serialization")
-        events = [vevent_ical(a, event, base_url, language) for a in activities]
-        return b"".join([head[: -len(_CALENDAR_END)], *events, _CALENDAR_END])
+        events = vevents_ical(activities, event, base_url, language)
+        return b"".join([head[: -len(_CALENDAR_END)], timezone, *events, _CALENDAR_END])
 
 
 def _year_span(event: Event, activities: Iterable[Activity]) -> tuple[int, int]:

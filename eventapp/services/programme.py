@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +22,7 @@ from eventapp.models import (
     PersonRole,
     Room,
 )
-from eventapp.services import DomainError, change_notices
+from eventapp.services import DomainError, calendar, change_notices
 from eventapp.services.registrations import change_capacity
 from eventapp.services.scheduling import (
     Conflict,
@@ -284,6 +285,7 @@ def create_activity(event: Event, values: ActivityValues) -> Activity:
     activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
     event.programme_changed_at = utcnow()
     db.session.flush()
+    _store_feed_entries(activity)
     return activity
 
 
@@ -310,7 +312,15 @@ def update_activity(activity: Activity, values: ActivityValues) -> Activity:
         activity.revision = (activity.revision or 0) + 1
     event.programme_changed_at = utcnow()
     db.session.flush()
+    _store_feed_entries(activity)
     return activity
+
+
+def _store_feed_entries(activity: Activity) -> None:
+    """Store a published activity's VEVENTs with the save, so no feed request has to build them."""
+    if activity.published:
+        config = current_app.config
+        calendar.store_vevents(activity, config["PUBLIC_BASE_URL"], config["LANGUAGES"])
 
 
 def delete_activity(activity: Activity) -> None:

@@ -214,6 +214,14 @@ def upgrade():
         batch_op.create_index('ix_activity_event_start', ['event_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_activity_room_id'), ['room_id'], unique=False)
 
+    op.create_table('activity_calendar_entry',
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('vevent', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_activity_calendar_entry_activity_id_activity'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('activity_id', 'language', name=op.f('pk_activity_calendar_entry'))
+    )
     op.create_table('activity_change_notice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=False),
@@ -315,6 +323,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_activity_change_notice_activity_id'))
 
     op.drop_table('activity_change_notice')
+    op.drop_table('activity_calendar_entry')
     with op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activity_room_id'))
         batch_op.drop_index('ix_activity_event_start')
