@@ -161,11 +161,30 @@ def admin_client(client: FlaskClient, app: Flask) -> FlaskClient:
     return client
 
 
+def _buffered(app: Flask) -> Any:
+    """Wrap the app so every response body is read (and its file closed) before it is sent.
+
+    Werkzeug's development server skips closing a response (a static file) when the browser
+    drops the connection early, which leaves an unclosed file behind.
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 class LiveServer:
     """The app served by a real WSGI server in a thread, for the browser."""
 
     def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
