@@ -47,12 +47,14 @@ def _fill(app: Flask, slug: str, count: int) -> None:
 
     from eventapp.extensions import db
     from eventapp.models import Registration
+    from eventapp.services.checkin_qr import checkin_qr_png
     from eventapp.services.tokens import new_checkin_code
     from tests.factories import make_event
 
     roles = ["participant", "speaker", "press", "staff", "vip"]
     with app.app_context():
         event = make_event(slug=slug, title="Innovationstag 2026")
+        codes = [new_checkin_code() for _ in range(count)]
         now = datetime(2026, 5, 1, tzinfo=UTC)
         rows = [
             {
@@ -61,7 +63,8 @@ def _fill(app: Flask, slug: str, count: int) -> None:
                 "email": f"p{i}@{slug}.example.org", "role": roles[i % len(roles)],
                 "privacy_consent_version": "2026-01", "privacy_consent_at": now,
                 "token_hash": f"{slug}-t-{i}", "calendar_token_hash": f"{slug}-c-{i}",
-                "checkin_code": new_checkin_code(), "status": "confirmed", "state": "Sachsen",
+                "checkin_code": codes[i], "checkin_qr_png": checkin_qr_png(codes[i]),
+                "status": "confirmed", "state": "Sachsen",
             }
             for i in range(count)
         ]  # fmt: skip

@@ -361,6 +361,8 @@ class Registration(TimestampMixin, db.Model):
     calendar_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # Random code in the badge QR code; holds no personal data.
     checkin_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # The check-in code as a QR code PNG, encoded once when the code is made (badges reuse it).
+    checkin_qr_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     # Registered by an organiser on the person's behalf (no capacity limits).
     added_by_organiser: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # Confirmed beyond the event's capacity by an organiser; not counted in Event.seats_taken.

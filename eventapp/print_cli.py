@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
-from flask.cli import with_appcontext
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
 
 from eventapp.extensions import db
 from eventapp.models import Event, ParticipantRole
@@ -46,8 +47,9 @@ def _write(output: str, pdf: bytes) -> None:
 @click.option("--mark/--no-mark", default=True, show_default=True, help="Mark them printed.")
 @click.option("--processes", default=2, show_default=True, help="Rendering processes.")
 @click.option("-o", "--output", required=True, help="PDF file to write ('-' for stdout).")
-@with_appcontext
+@click.pass_context
 def badges_command(
+    ctx: click.Context,
     slug: str,
     layout: str,
     only_new: bool,
@@ -65,20 +67,30 @@ def badges_command(
 
     if layout not in LAYOUTS:
         raise click.BadParameter(f"choose one of {', '.join(LAYOUTS)}", param_hint="--layout")
-    event = _event(slug)
-    chosen = badges.select_for_badges(event, only_new=only_new, role=role, sort=sort)
-    if not chosen:
-        click.echo("Nothing to print: no registration matches.", err=True)
-        raise SystemExit(1)
-    offset = calibration.offset_for(event, layout)
-    with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
-        pdf = badges.render_badges(
-            event, chosen, LAYOUTS[layout], offset, lang, processes, progress=bar.update
-        )
-    _write(output, pdf)
-    if mark:
-        badges.mark_printed(chosen, utcnow())
-        db.session.commit()
+    # The rendering processes start before the app is loaded: they set up WeasyPrint while
+    # this process loads the app and the registrations.
+    with badges.rendering_pool(processes) as pool, _app_context(ctx):
+        event = _event(slug)
+        chosen = badges.select_for_badges(event, only_new=only_new, role=role, sort=sort)
+        if not chosen:
+            click.echo("Nothing to print: no registration matches.", err=True)
+            raise SystemExit(1)
+        offset = calibration.offset_for(event, layout)
+        with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
+            pdf = badges.render_badges(
+                event, chosen, LAYOUTS[layout], offset, lang, progress=bar.update, pool=pool
+            )
+        _write(output, pdf)
+        if mark:
+            badges.mark_printed(chosen, utcnow())
+            db.session.commit()
+
+
+def _app_context(ctx: click.Context) -> AbstractContextManager[object]:
+    """Return the app context a command runs in (as flask.cli.with_appcontext sets it up)."""
+    if current_app:
+        return nullcontext()
+    return ctx.ensure_object(ScriptInfo).load_app().app_context()
 
 
 @click.command("programme")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from ctypes.util import find_library
 from pathlib import Path
 
 INSTALL_HINT = (
@@ -23,6 +24,8 @@ def missing_pdf_parts() -> list[str]:
     for name in FONT_FILES.values():
         if not (FONT_DIR / name).exists():
             missing.append(f"font {FONT_DIR / name} (package fonts-dejavu-core)")
+    if find_library("harfbuzz-subset") is None:
+        missing.append("HarfBuzz subsetter, for fast font embedding (libharfbuzz-subset0)")
     noto = Path("/usr/share/fonts/opentype/noto")
     if not noto.exists() and not Path("/usr/share/fonts/truetype/noto").exists():
         missing.append("Noto fonts for names in Arabic, Hebrew, Chinese … (fonts-noto-core)")

@@ -259,6 +259,29 @@ def test_rendering_in_a_process_pool_merges_chunks_in_order(ctx: Flask) -> None:
         assert shows(cards[(index // 4, index % 4)], registration.last_name)
 
 
+def test_badge_uses_the_qr_code_stored_with_the_registration(ctx: Flask) -> None:
+    from eventapp.services import registrations
+    from eventapp.services.checkin_qr import checkin_qr_png
+
+    event = make_event()
+    registered = registrations.register(
+        event,
+        registrations.Participant(
+            first_name="Erika", last_name="Mustermann", email="erika@example.org",
+            privacy_consent_version="2026-01", organisation="IHK Musterstadt",
+        ),
+        [],
+        ignore_window=True,
+    ).registration  # fmt: skip
+    assert registered.checkin_qr_png == checkin_qr_png(registered.checkin_code)
+    # Another stored image shows that the badge draws the stored PNG, not a fresh encoding.
+    other = make_registration(event, "Max", "Abel", checkin_qr_png=checkin_qr_png("STORED42"))
+    db.session.flush()
+    pdf = badges.render_badges(event, badges.select_for_badges(event), LAYOUTS["a6"], processes=1)
+    assert sorted(c.text for c in qr_codes(pdf)) == sorted([registered.checkin_code, "STORED42"])
+    assert other.checkin_code != "STORED42"
+
+
 def test_cli_badges_writes_pdf_and_marks_printed(
     app: Flask, runner: FlaskCliRunner, tmp_path: object
 ) -> None:

@@ -24,3 +24,11 @@ def test_syscheck_names_a_missing_font_and_the_install_line(
     assert "DejaVuSans.ttf" in message
     assert "apt-get install" in message
     assert "fonts-dejavu-core" in message
+
+
+def test_syscheck_names_a_missing_harfbuzz_subsetter(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(syscheck, "find_library", lambda name: None)
+    assert syscheck.main() == 0
+    assert "libharfbuzz-subset0" in capsys.readouterr().err

@@ -1,11 +1,11 @@
 """Badges: choose registrations, lay badges out on sheets, render them fast, mark them printed.
 
-Speed comes from three things: the QR code is a PNG with one pixel per module (drawn with
-`image-rendering: pixelated`, far cheaper than SVG paths), encoded with a fixed mask (segno's
-mask search is most of the encoding time), and sheets are rendered in chunks of about 100 badges
-in a process pool and merged with pypdf, so memory stays flat however many badges there are.
-Each pool process sets up fonts once and keeps the garbage collector out of the way while it
-renders, and each badge is four absolutely placed blocks without a wrapper box.
+Speed comes from four things: the QR code is a small PNG encoded once per registration
+(services/checkin_qr.py); the rendering processes start, and import WeasyPrint, while the
+badges are still being loaded; sheets are rendered in chunks of a few hundred badges in those
+processes and merged with pikepdf (qpdf), so memory stays flat however many badges there are;
+each process sets up fonts once and keeps the garbage collector out of the way while it renders.
+Each badge is four absolutely placed blocks without a wrapper box.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 import gc
 import io
 import math
-import struct
 import unicodedata
-import zlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
@@ -33,11 +32,12 @@ from eventapp.extensions import db
 from eventapp.models import Event, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services import DomainError
 from eventapp.services.badge_layouts import BadgeLayout
-from eventapp.services.documents import LocalFetcher, html_to_pdf, render_html, stylesheet
+from eventapp.services.checkin_qr import checkin_qr_png
+from eventapp.services.documents import html_to_pdf, local_fetcher, render_html, stylesheet
 from eventapp.services.text_fit import PT_PER_MM, FittedText, fit_text, size_class
 
 # About this many badges go into one rendered chunk (rounded up to whole sheets).
-CHUNK_BADGES = 100
+CHUNK_BADGES = 250
 # Gap in mm between the names column and the QR code, and between stacked blocks.
 GAP_MM = 1.5
 SORTS = ("name", "organisation")
@@ -75,6 +75,7 @@ class Badge:
 
     registration_id: int
     checkin_code: str
+    qr_png: bytes | None
     role: str
     role_label: str
     header: FittedText
@@ -205,6 +206,7 @@ def prepare_badge(
     return Badge(
         registration.id,
         registration.checkin_code,
+        registration.checkin_qr_png,
         role.value,
         str(labels.PARTICIPANT_ROLE_LABELS[role]).upper(),
         FittedText(header_fit.size_pt, header_fit.lines[:1] or ("",)),
@@ -240,45 +242,6 @@ def place(
             yield Sheet(tuple(back), back=True)
 
 
-def qr_png(code: str) -> bytes:
-    """Encode a check-in code as a QR code PNG with one pixel per module and a quiet zone."""
-    import segno
-
-    qr = segno.make_qr(code, error="m", mask=0, boost_error=False)
-    border = 2
-    size = len(qr.matrix) + 2 * border
-    blank = b"\x00" + b"\xff" * size
-    rows = [blank] * border
-    rows += [
-        b"\x00" + b"\xff" * border + bytes(0 if dark else 255 for dark in row) + b"\xff" * border
-        for row in qr.matrix
-    ]
-    rows += [blank] * border
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"".join(rows), 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-class BadgeFetcher(LocalFetcher):
-    """Serve qr:CODE as a QR code PNG, encoded in the rendering process; else local files."""
-
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        """Return the QR code image or the local file."""
-        from weasyprint.urls import URLFetcherResponse
-
-        if url.startswith("qr:"):
-            return URLFetcherResponse(url, qr_png(url[3:]), {"Content-Type": "image/png"})
-        return super().fetch(url, headers)
-
-
 # Per pool process: one font configuration reused by every chunk that process renders.
 _worker: dict[str, Any] = {}
 
@@ -296,16 +259,29 @@ def start_worker() -> None:
     stylesheet("badges.css")
 
 
-def render_chunk(html: str) -> bytes:
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of badge sheets to render: its HTML and the stored QR code images it shows."""
+
+    html: str
+    qr_pngs: dict[str, bytes]
+
+    def qr_png(self, code: str) -> bytes:
+        """Return the stored QR code image of a check-in code, or encode it now."""
+        return self.qr_pngs.get(code) or checkin_qr_png(code)
+
+
+def render_chunk(chunk: Chunk) -> bytes:
     """Render one chunk of badge sheets to PDF bytes (in a pool process or in this one)."""
+    fetcher = local_fetcher(chunk.qr_png)
     if not _worker:
-        return html_to_pdf(html, ("badges.css",), url_fetcher=BadgeFetcher())
+        return html_to_pdf(chunk.html, ("badges.css",), url_fetcher=fetcher)
     # A chunk's boxes are garbage as a whole once its PDF is written: collect once at the end
     # instead of many times while WeasyPrint builds them.
     gc.disable()
     try:
         return html_to_pdf(
-            html, ("badges.css",), url_fetcher=BadgeFetcher(), font_config=_worker["fonts"]
+            chunk.html, ("badges.css",), url_fetcher=fetcher, font_config=_worker["fonts"]
         )
     finally:
         gc.enable()
@@ -348,6 +324,28 @@ def chunk_html(
     )  # fmt: skip
 
 
+@contextmanager
+def rendering_pool(processes: int = 2) -> Iterator[Executor | None]:
+    """Start the badge rendering processes now, so they set up while the badges are loaded.
+
+    Yields None for a single process (rendering then happens in this process). Processes are
+    forked from here: the garbage collector is kept from scanning the inherited heap (the app,
+    the loaded rows) again and again, here while merging and in the forked processes.
+    """
+    if processes <= 1:
+        yield None
+        return
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            processes, mp_context=get_context("fork"), initializer=start_worker
+        ) as pool:
+            pool.submit(int)  # forks all processes at once (fork start method)
+            yield pool
+    finally:
+        gc.unfreeze()
+
+
 def render_badges(
     event: Event,
     registrations: Sequence[Registration],
@@ -357,10 +355,15 @@ def render_badges(
     processes: int = 2,
     progress: Callable[[int], None] | None = None,
     chunk_badges: int = CHUNK_BADGES,
+    pool: Executor | None = None,
 ) -> bytes:
-    """Render badges for the registrations onto the layout's sheets and return one PDF."""
+    """Render badges for the registrations onto the layout's sheets and return one PDF.
+
+    Chunks are rendered in `pool` when given (see rendering_pool), else in a pool of
+    `processes` started here when there is more than one chunk, else in this process.
+    """
+    import pikepdf
     from flask_babel import force_locale
-    from pypdf import PdfWriter
 
     if not registrations:
         raise DomainError(_("Keine Namensschilder zu drucken: die Auswahl ist leer."))
@@ -372,44 +375,44 @@ def render_badges(
     groups = [registrations[i : i + per_chunk] for i in range(0, len(registrations), per_chunk)]
     counts = [len(group) for group in groups]
 
-    def html_chunks() -> Iterator[str]:
+    def html_chunks() -> Iterator[Chunk]:
         # Prepared chunk by chunk, so the first chunk renders while the others are prepared.
         for group in groups:
             with force_locale(language):
                 chunk = [prepare_badge(r, layout, header, geo) for r in group]
-            yield chunk_html(list(place(chunk, layout, offset)), layout, geo, language, title)
+            html = chunk_html(list(place(chunk, layout, offset)), layout, geo, language, title)
+            yield Chunk(html, {b.checkin_code: b.qr_png for b in chunk if b.qr_png})
 
-    writer = PdfWriter()
-    if processes > 1 and len(groups) > 1:
-        context = get_context("fork")
-        workers = min(processes, len(groups))
-        # Keep the garbage collector from scanning the caller's heap (the app, the loaded rows)
-        # again and again, here while merging and in the rendering processes forked from here.
-        gc.freeze()
-        try:
-            with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker) as pool:
-                results: Iterator[bytes] = pool.map(render_chunk, html_chunks())
-                _merge(writer, results, counts, progress)
-        finally:
-            gc.unfreeze()
+    writer = pikepdf.new()
+    sources: list[pikepdf.Pdf] = []
+    if pool is None and processes > 1 and len(groups) > 1:
+        with rendering_pool(min(processes, len(groups))) as own_pool:
+            assert own_pool is not None
+            _merge(writer, sources, own_pool.map(render_chunk, html_chunks()), counts, progress)
+    elif pool is not None:
+        _merge(writer, sources, pool.map(render_chunk, html_chunks()), counts, progress)
     else:
-        _merge(writer, map(render_chunk, html_chunks()), counts, progress)
-    writer.add_metadata({"/Title": title})
+        _merge(writer, sources, map(render_chunk, html_chunks()), counts, progress)
+    writer.docinfo["/Title"] = title
     out = io.BytesIO()
-    writer.write(out)
+    writer.save(out)
     return out.getvalue()
 
 
 def _merge(
     writer: Any,
+    sources: list[Any],
     results: Iterator[bytes],
     counts: Sequence[int],
     progress: Callable[[int], None] | None,
 ) -> None:
-    from pypdf import PdfReader
+    import pikepdf
 
     for count, pdf in zip(counts, results, strict=True):
-        writer.append(PdfReader(io.BytesIO(pdf)))
+        chunk = pikepdf.open(io.BytesIO(pdf))
+        writer.pages.extend(chunk.pages)
+        # qpdf reads a copied page's streams from its source when the result is saved.
+        sources.append(chunk)
         if progress is not None:
             progress(count)
 

@@ -7,6 +7,7 @@ so a document can never make an HTTP request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -42,31 +43,52 @@ def _static_path(url: str) -> Path | None:
 
 def local_url_fetcher(url: str, headers: Any = None) -> Any:
     """Serve data: URIs and files below static/; refuse everything else (no HTTP)."""
-    return LocalFetcher().fetch(url, headers)
+    return local_fetcher().fetch(url, headers)
 
 
-def _fetcher_base() -> type:
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher
+GeneratedImage = Callable[[str], bytes]
 
 
-class LocalFetcher(_fetcher_base()):  # type: ignore[misc]
-    """A WeasyPrint URL fetcher that reads data: URIs and files below static/ only."""
+def local_fetcher(generated_png: GeneratedImage | None = None) -> Any:
+    """Return a WeasyPrint URL fetcher that reads data: URIs and files below static/ only.
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        """Return the resource, or raise LocalAssetError for anything not local."""
-        from weasyprint.urls import URLFetcherResponse
+    With `generated_png`, a URL `png:NAME` is served as the PNG that function makes of NAME
+    (QR codes are drawn in the rendering process, not shipped inside the HTML).
+    """
+    return _local_fetcher_class()(generated_png)
 
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        path = _static_path(url)
-        if path is None:
-            raise LocalAssetError(f"refused {url!r}: documents may only use local static files")
-        mime = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}.get(
-            path.suffix, "application/octet-stream"
-        )
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+@cache
+def _local_fetcher_class() -> type:
+    """Define the fetcher class on first use, so importing this module does not load WeasyPrint.
+
+    WeasyPrint takes about a third of a second to import: every `eventapp` command and app
+    process that prints nothing is spared it, and badge rendering processes import it while
+    the main process is still loading the badges.
+    """
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LocalFetcher(URLFetcher):
+        def __init__(self, generated_png: GeneratedImage | None) -> None:
+            super().__init__()
+            self.generated_png = generated_png
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            """Return the resource, or raise LocalAssetError for anything not local."""
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("png:") and self.generated_png is not None:
+                image = self.generated_png(url[4:])
+                return URLFetcherResponse(url, image, {"Content-Type": "image/png"})
+            path = _static_path(url)
+            if path is None:
+                raise LocalAssetError(f"refused {url!r}: documents may only use local static files")
+            mime = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}.get(
+                path.suffix, "application/octet-stream"
+            )
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+    return LocalFetcher
 
 
 def base_url() -> str:
@@ -172,7 +194,7 @@ def stylesheet(name: str) -> Any:
     """Return a parsed print stylesheet from static/css/print/, parsed once per process."""
     from weasyprint import CSS
 
-    return CSS(filename=str(PRINT_CSS / name), url_fetcher=LocalFetcher())
+    return CSS(filename=str(PRINT_CSS / name), url_fetcher=local_fetcher())
 
 
 def html_to_pdf(
@@ -186,7 +208,7 @@ def html_to_pdf(
     from weasyprint import HTML
 
     use_lazy_hyphenation()
-    document = HTML(string=html, base_url=base_url(), url_fetcher=url_fetcher or LocalFetcher())
+    document = HTML(string=html, base_url=base_url(), url_fetcher=url_fetcher or local_fetcher())
     return document.write_pdf(
         stylesheets=[stylesheet(name) for name in stylesheets],
         pdf_variant=pdf_variant,

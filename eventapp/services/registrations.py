@@ -23,6 +23,7 @@ from eventapp.models import (
 )
 from eventapp.services import DomainError, waitlist
 from eventapp.services import registration_mail as notices
+from eventapp.services.checkin_qr import checkin_qr_png
 from eventapp.services.tokens import calendar_token_for, new_checkin_code, new_token, token_hash
 from eventapp.timezones import utcnow
 
@@ -256,7 +257,10 @@ def register(
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     if registration is None:
         # An empty list marks the new person's choices as loaded: no query for them later.
-        registration = Registration(event=event, checkin_code=new_checkin_code(), enrolments=[])
+        code = new_checkin_code()
+        registration = Registration(
+            event=event, checkin_code=code, checkin_qr_png=checkin_qr_png(code), enrolments=[]
+        )
     _apply_details(registration, person, email, now)
     registration.token_hash = token_hash(manage_token)
     registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))

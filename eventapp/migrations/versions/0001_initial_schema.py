@@ -144,6 +144,7 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('calendar_token_hash', sa.String(length=64), nullable=False),
     sa.Column('checkin_code', sa.String(length=32), nullable=False),
+    sa.Column('checkin_qr_png', sa.LargeBinary(), nullable=True),
     sa.Column('added_by_organiser', sa.Boolean(), nullable=False),
     sa.Column('over_capacity', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('queued_at', eventapp.timezones.UTCDateTime(), nullable=True),
