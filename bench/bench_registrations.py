@@ -22,6 +22,9 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# For the burst with mail sent by its own process (the production setup) on this 2-core machine.
+TARGET_PER_S = 150
+TARGET_P95_MS = 250
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
@@ -111,8 +114,17 @@ def gunicorn(
 
 
 def registration_form(index: int, slot_key: str, activity_id: int) -> dict[str, str]:
-    """Return a valid registration form for participant number index."""
+    """Return a valid registration form for participant number index, as a browser sends it.
+
+    A browser sends every field of the form, the optional ones empty.
+    """
     return {
+        "salutation": "",
+        "title": "",
+        "network": "",
+        "accessibility_needs": "",
+        "dietary_wishes": "",
+        "homepage": "",
         "first_name": f"Vorname{index}",
         "last_name": f"Nachname{index:04d}",
         "organisation": "Handwerkskammer Musterstadt",
@@ -178,8 +190,13 @@ def burst(
         return list(pool.map(one, range(start, start + count)))
 
 
-def prepare(database_url: str, instance: Path, capacity: int) -> tuple[str, int]:
-    """Create the schema, one event and one workshop; return the slug and the workshop id."""
+def prepare(database_url: str, instance: Path, capacity: int) -> list[tuple[str, int]]:
+    """Create the schema, the burst's event with one workshop and a warm-up event like it.
+
+    Returns (slug, workshop id) of the burst's event, then of the warm-up event.
+    """
+    from datetime import time as clock
+
     from eventapp import create_app
     from eventapp.extensions import db
     from eventapp.models import Activity, ActivityKind, Event
@@ -188,27 +205,27 @@ def prepare(database_url: str, instance: Path, capacity: int) -> tuple[str, int]
     os.environ["EVENTAPP_INSTANCE_PATH"] = str(instance)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
     del os.environ["EVENTAPP_INSTANCE_PATH"]
+    created = []
     with app.app_context():
         db.drop_all()
         db.create_all()
         day = date(2026, 6, 10)
-        event = Event(slug="bench", title="Lasttest", starts_on=day, ends_on=day, published=True)
-        from datetime import time as clock
-
-        workshop = Activity(
-            event=event,
-            title="Gefragter Workshop",
-            kind=ActivityKind.WORKSHOP,
-            starts_at=from_local(day, clock(10, 0), "Europe/Berlin"),
-            ends_at=from_local(day, clock(11, 0), "Europe/Berlin"),
-            capacity=capacity,
-            requires_enrolment=True,
-        )
-        db.session.add_all([event, workshop])
-        db.session.commit()
-        result = (event.slug, workshop.id)
+        for slug, title in (("bench", "Lasttest"), ("aufwaermen", "Aufwärmen")):
+            event = Event(slug=slug, title=title, starts_on=day, ends_on=day, published=True)
+            workshop = Activity(
+                event=event,
+                title="Gefragter Workshop",
+                kind=ActivityKind.WORKSHOP,
+                starts_at=from_local(day, clock(10, 0), "Europe/Berlin"),
+                ends_at=from_local(day, clock(11, 0), "Europe/Berlin"),
+                capacity=capacity,
+                requires_enrolment=True,
+            )
+            db.session.add_all([event, workshop])
+            db.session.commit()
+            created.append((event.slug, workshop.id))
         db.engine.dispose()
-    return result
+    return created
 
 
 def count_overbooked(database_url: str, activity_id: int) -> dict[str, int]:
@@ -310,26 +327,33 @@ def measure(
     extra = {"EVENTAPP_MAIL_SEND_AFTER_COMMIT": "1" if mail == "after-commit" else "0"}
     with tempfile.TemporaryDirectory() as scratch:
         instance = Path(scratch)
-        slug, activity_id = prepare(database_url, instance, capacity)
-        with gunicorn(database_url, instance, workers, extra) as url:
+        (slug, activity_id), (warm_slug, warm_id) = prepare(database_url, instance, capacity)
+        with (
+            gunicorn(database_url, instance, workers, extra) as url,
+            mail_process(database_url, instance)
+            if mail == "process"
+            else nullcontext(0) as mail_pid,
+        ):
+            # The server and the mail process have been running, as in production: every
+            # worker has registered someone (a process's first registration compiles its
+            # queries and imports) and those mails are out.
+            burst(url, warm_slug, warm_id, workers * 4, concurrency=workers, start=100_000)
+            waited = time.perf_counter()
+            while pending_mail(database_url) and time.perf_counter() - waited < 60:
+                time.sleep(0.2)
             server_pid = int(Path(instance / "gunicorn.pid").read_text())
-            with (
-                mail_process(database_url, instance)
-                if mail == "process"
-                else nullcontext(0) as mail_pid
-            ):
-                cpu_before = server_cpu_seconds(server_pid)
-                mail_cpu_before = server_cpu_seconds(mail_pid) if mail_pid else 0.0
-                began = time.perf_counter()
-                attempts = burst(url, slug, activity_id, count, follow=follow)
-                elapsed = time.perf_counter() - began
-                cpu = server_cpu_seconds(server_pid) - cpu_before
-                drained = time.perf_counter()
-                while pending_mail(database_url) and time.perf_counter() - drained < 120:
-                    time.sleep(0.2)
-                drain_seconds = time.perf_counter() - drained
-                mail_cpu = server_cpu_seconds(mail_pid) - mail_cpu_before if mail_pid else 0.0
-                unsent = pending_mail(database_url)
+            cpu_before = server_cpu_seconds(server_pid)
+            mail_cpu_before = server_cpu_seconds(mail_pid) if mail_pid else 0.0
+            began = time.perf_counter()
+            attempts = burst(url, slug, activity_id, count, follow=follow)
+            elapsed = time.perf_counter() - began
+            cpu = server_cpu_seconds(server_pid) - cpu_before
+            drained = time.perf_counter()
+            while pending_mail(database_url) and time.perf_counter() - drained < 120:
+                time.sleep(0.2)
+            drain_seconds = time.perf_counter() - drained
+            mail_cpu = server_cpu_seconds(mail_pid) - mail_cpu_before if mail_pid else 0.0
+            unsent = pending_mail(database_url)
         latencies = sorted(a.seconds for a in attempts)
         counts = count_overbooked(database_url, activity_id)
     return {
@@ -354,6 +378,19 @@ def measure(
     }
 
 
+def judge(row: dict[str, Any], with_speed_target: bool) -> dict[str, Any]:
+    """Add the target and whether the row meets it (speed only for the production setup)."""
+    fast = row["registrations/s"] >= TARGET_PER_S and row["p95 ms"] < TARGET_P95_MS
+    sound = row["overbooked"] == 0 and row["errors"] == 0 and row["unsent"] == 0
+    if with_speed_target:
+        row["target"] = f"≥ {TARGET_PER_S}/s, p95 < {TARGET_P95_MS} ms, 0 overbooked"
+        row["met"] = "yes" if fast and sound else "NO"
+    else:
+        row["target"] = "0 overbooked"
+        row["met"] = "yes" if sound else "NO"
+    return row
+
+
 def run() -> list[dict[str, Any]]:
     """Benchmark a burst of 500 registrations on SQLite (and PostgreSQL when configured)."""
     rows = []
@@ -364,10 +401,12 @@ def run() -> list[dict[str, Any]]:
     ]
     for variant in variants:
         with tempfile.TemporaryDirectory() as scratch:
-            rows.append(measure(f"sqlite:///{scratch}/bench.sqlite3", "SQLite (WAL)", **variant))
+            row = measure(f"sqlite:///{scratch}/bench.sqlite3", "SQLite (WAL)", **variant)
+        # The target holds for the production setup: mail from `eventapp send-mail --watch`.
+        rows.append(judge(row, variant == variants[0]))
     postgres = os.environ.get("EVENTAPP_BENCH_DATABASE_URL")
     if postgres:
-        rows.append(measure(postgres, "PostgreSQL"))
+        rows.append(judge(measure(postgres, "PostgreSQL"), True))
     return rows
 
 

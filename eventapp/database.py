@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 # True while the current unit of work may write: SQLite then takes the write lock at BEGIN,
 # so a transaction never has to upgrade a read lock (which fails at once when contended).
@@ -49,6 +50,23 @@ def brief_write(engine: Engine, wait_s: float) -> Iterator[Connection]:
     finally:
         write_wait.reset(wait)
         write_intent.reset(intent)
+
+
+def end_read_phase(session: Session) -> None:
+    """End a request's reading before its writes, keeping what it loaded.
+
+    SQLite: the reading transaction commits, so the next statement takes the write lock
+    (BEGIN IMMEDIATE) for the writes alone. PostgreSQL locks rows, not the database: the same
+    transaction simply goes on, which saves a round of BEGIN and COMMIT. Either way, what
+    counts (seat counters, limits) is read again under its lock by the writes themselves.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def engine_options(uri: str, app_config: dict[str, Any]) -> dict[str, Any]:

@@ -126,7 +126,9 @@ class Event(TimestampMixin, db.Model):
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Overall number of people for the day; None means no limit.
     capacity: Mapped[int | None] = mapped_column(sa.Integer)
-    # Confirmed registrations for the day, kept by the registration service.
+    # Confirmed places for the day, counted while the event has a capacity (and counted afresh
+    # whenever one is set); without a limit nothing is counted, so no registration waits for
+    # this row. Organisers' over-capacity additions are not counted.
     seats_taken: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     # At most this many confirmed delegates per network; None means no limit.
     per_network_limit: Mapped[int | None] = mapped_column(sa.Integer)

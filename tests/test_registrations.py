@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from eventapp.extensions import db
 from eventapp.models import (
     Enrolment,
     EnrolmentStatus,
+    Event,
     Network,
     OutboxMail,
     Registration,
@@ -138,6 +140,65 @@ def test_event_capacity_waitlists_the_day_and_promotes_on_cancel(ctx: Flask) -> 
     assert workshop.seats_taken == 1
     kinds = db.session.scalars(sa.select(OutboxMail.kind).order_by(OutboxMail.id)).all()
     assert "promotion" in kinds
+
+
+def test_setting_a_day_limit_counts_the_confirmed_places_afresh(ctx: Flask) -> None:
+    event = make_event()
+    first = [service.register(event, person(n), []).registration for n in range(3)]
+    db.session.commit()
+    assert event.seats_taken == 0  # nothing is counted while the day has no limit
+    with pytest.raises(DomainError, match="bereits 3 Personen"):
+        service.change_event_capacity(event, 2)
+    service.change_event_capacity(event, 3)
+    db.session.commit()
+    assert (event.capacity, event.seats_taken) == (3, 3)
+    late = service.register(event, person(3), [])
+    assert late.registration.status == RegistrationStatus.WAITLISTED
+    service.cancel_registration(first[0])
+    db.session.commit()
+    assert late.registration.status == RegistrationStatus.CONFIRMED
+    assert event.seats_taken == 3
+    service.change_event_capacity(event, None)
+    service.register(event, person(4), [])
+    service.change_event_capacity(event, 10)
+    db.session.commit()
+    assert event.seats_taken == 4
+
+
+def test_setting_a_day_limit_waits_for_a_registration_under_way(app: Flask, ctx: Flask) -> None:
+    event = make_event()
+    service.register(event, person(0), [])
+    db.session.commit()
+    event_id = event.id
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one writer at a time; PostgreSQL locks the event row")
+    registered = threading.Event()
+    finish = threading.Event()
+    failures: list[BaseException] = []
+
+    def register_slowly() -> None:
+        try:
+            with app.app_context():
+                mine = db.session.get(Event, event_id)
+                assert mine is not None
+                service.register(mine, person(1), [])
+                registered.set()
+                finish.wait(timeout=10)
+                db.session.commit()
+        except BaseException as error:  # pragma: no cover - reported below
+            failures.append(error)
+            registered.set()
+
+    worker = threading.Thread(target=register_slowly)
+    worker.start()
+    assert registered.wait(timeout=10)
+    # The organiser's limit waits for the registration under way, then counts it too.
+    threading.Timer(0.5, finish.set).start()
+    service.change_event_capacity(event, 2)
+    db.session.commit()
+    worker.join(timeout=10)
+    assert failures == []
+    assert (event.capacity, event.seats_taken) == (2, 2)
 
 
 def test_cancel_enrolment_promotes_next_in_line(ctx: Flask) -> None:

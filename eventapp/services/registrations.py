@@ -244,6 +244,10 @@ def register(
     """Register a person for the day and their chosen activities (confirmed or waitlisted)."""
     if not (by_organiser or ignore_window) and registration_window_state(event) != "open":
         raise DomainError(_("Die Anmeldung ist derzeit nicht geöffnet."))
+    # Made before the first query, which (SQLite) takes the write lock for the rest.
+    code = new_checkin_code()
+    qr_png = checkin_qr_png(code)
+    manage_token = new_token()
     chosen = chosen_activities(event, activity_ids)
     email = person.email.strip().lower()
     registration = find_by_email(event, email)
@@ -252,14 +256,12 @@ def register(
     if not by_organiser:
         check_network_limit(event, person.network_id, None)
 
-    seated = waitlist.claim_seat(Event, event.id)
-    manage_token = new_token()
+    seated = waitlist.take_day_place(event)
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     if registration is None:
         # An empty list marks the new person's choices as loaded: no query for them later.
-        code = new_checkin_code()
         registration = Registration(
-            event=event, checkin_code=code, checkin_qr_png=checkin_qr_png(code), enrolments=[]
+            event=event, checkin_code=code, checkin_qr_png=qr_png, enrolments=[]
         )
     _apply_details(registration, person, email, now)
     registration.token_hash = token_hash(manage_token)
@@ -277,10 +279,12 @@ def register(
         registration.status = RegistrationStatus.WAITLISTED
     db.session.add(registration)
     db.session.flush()
-
-    enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
-    if notify:  # the mail is rendered after commit, so it can go into the same flush
+    if notify:  # the mail is rendered after commit, from what the transaction stored
         notices.confirmation(registration, manage_token)
+        db.session.flush()
+
+    # Workshop seats last: a seat's row lock (PostgreSQL) is then held only until the commit.
+    enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
     db.session.flush()
     return RegistrationResult(registration, manage_token, enrolments)
 
@@ -374,7 +378,7 @@ def cancel_registration(registration: Registration, *, notify: bool = True) -> N
     registration.over_capacity = False
     db.session.flush()
     if counted:
-        waitlist.release_seat(Event, registration.event_id)
+        waitlist.give_back_day_place(registration.event)
     active = sorted(
         (e for e in registration.enrolments if e.status in ACTIVE), key=lambda e: e.activity_id
     )
@@ -431,16 +435,32 @@ def change_capacity(activity: Activity, new_capacity: int | None) -> list[Enrolm
 
 def change_event_capacity(event: Event, new_capacity: int | None) -> list[Registration]:
     """Set the day's overall limit: never below the confirmed count; more places promote people."""
-    if not waitlist.set_seat_limit(Event, event.id, new_capacity):
+    if new_capacity is not None and new_capacity < 0:
+        raise DomainError(_("Die Kapazität darf nicht negativ sein."), field="capacity")
+    done, confirmed = waitlist.set_day_limit(event, new_capacity)
+    if not done:
         raise DomainError(
             _(
                 "Es sind bereits %(taken)s Personen fest angemeldet; die Kapazität kann nicht "
                 "darunter sinken.",
-                taken=event.seats_taken,
+                taken=confirmed,
             ),
             field="capacity",
         )
     return waitlist.promote_registrations(event, notices.promotion)
+
+
+def confirmed_count(event: Event) -> int:
+    """Count the registrations confirmed for the day (organisers' additions included)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        )
+        or 0
+    )
 
 
 def send_manage_link(registration: Registration) -> None:

@@ -35,14 +35,14 @@ def _expire(model: SeatCounter, row_id: int) -> None:
 
 def claim_seat(model: SeatCounter, row_id: int) -> bool:
     """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
+    table = model.__table__
     result = db.session.execute(
-        sa.update(model)
+        table.update()
         .where(
-            model.id == row_id,
-            sa.or_(model.capacity.is_(None), model.seats_taken < model.capacity),
+            table.c.id == row_id,
+            sa.or_(table.c.capacity.is_(None), table.c.seats_taken < table.c.capacity),
         )
-        .values(seats_taken=model.seats_taken + 1)
-        .execution_options(synchronize_session=False)
+        .values(seats_taken=table.c.seats_taken + 1)
     )
     _expire(model, row_id)
     return result.rowcount == 1
@@ -69,6 +69,63 @@ def set_seat_limit(model: SeatCounter, row_id: int, capacity: int | None) -> boo
     )
     _expire(model, row_id)
     return result.rowcount == 1
+
+
+def take_day_place(event: Event) -> bool:
+    """Take a place for the day; False when the event's overall limit is reached.
+
+    With a limit, one conditional UPDATE raises the event's counter (its row lock queues the
+    writers). Without one nothing is counted: a shared lock on the event's row (PostgreSQL;
+    SQLite runs one writer at a time anyway) only keeps an organiser from setting a limit
+    until this transaction ends, so registrations for an unlimited day do not queue.
+    """
+    if event.capacity is None and _day_limit_now(event.id) is None:
+        return True
+    return claim_seat(Event, event.id)
+
+
+def give_back_day_place(event: Event) -> None:
+    """Return a confirmed place for the day to the counter (counted only while limited)."""
+    if event.capacity is None and _day_limit_now(event.id) is None:
+        return
+    release_seat(Event, event.id)
+
+
+def _day_limit_now(event_id: int) -> int | None:
+    """Read the event's limit as committed, holding a shared lock on its row until commit."""
+    table = Event.__table__
+    return db.session.execute(
+        sa.select(table.c.capacity).where(table.c.id == event_id).with_for_update(read=True)
+    ).scalar_one()
+
+
+def set_day_limit(event: Event, capacity: int | None) -> tuple[bool, int]:
+    """Set the event's overall limit and count its confirmed places afresh.
+
+    Returns whether it was set (never below the confirmed count) and that count. The row
+    lock comes first, so registrations still running finish before the count is taken.
+    """
+    table = Event.__table__
+    db.session.execute(sa.select(table.c.id).where(table.c.id == event.id).with_for_update())
+    confirmed = int(
+        db.session.scalar(
+            sa.select(sa.func.count(Registration.id)).where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+                Registration.over_capacity.is_(False),
+            )
+        )
+        or 0
+    )
+    if capacity is not None and confirmed > capacity:
+        return False, confirmed
+    db.session.execute(
+        table.update()
+        .where(table.c.id == event.id)
+        .values(capacity=capacity, seats_taken=confirmed)
+    )
+    _expire(Event, event.id)
+    return True, confirmed
 
 
 def enrol(

@@ -82,6 +82,7 @@ def index(event_id: int) -> ResponseReturnValue:
         networks=networks,
         states=FEDERAL_STATES,
         activities=lists.activity_overview(event),
+        confirmed=service.confirmed_count(event),
     )
 
 

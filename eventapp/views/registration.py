@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
-from eventapp.database import is_lock_timeout, is_retryable, read_only
+from eventapp.database import end_read_phase, is_lock_timeout, is_retryable, read_only
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
 from eventapp.log_redaction import install_werkzeug_filter
@@ -192,14 +192,7 @@ def _register_post(slug: str) -> ResponseReturnValue:
         if not valid or not network_ok or choice_errors:
             return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
         participant = participant_from(form, network_id)
-        # End the read transaction but keep what it loaded: the event's settings are read
-        # again under the lock only where it counts (the seat counters are UPDATEs).
-        current = db.session()
-        current.expire_on_commit = False
-        try:
-            current.commit()
-        finally:
-            current.expire_on_commit = True
+        end_read_phase(db.session())
     try:
         result = _register_with_retry(event, participant, chosen)
     except service.AlreadyRegistered as already:
