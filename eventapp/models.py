@@ -586,6 +586,9 @@ class PrintJob(TimestampMixin, db.Model):
     )
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The process rendering the job, so a page served on the same host sees when it has died.
+    worker_host: Mapped[str] = mapped_column(sa.String(255), default="")
+    worker_pid: Mapped[int | None] = mapped_column(sa.Integer)
 
     event: Mapped[Event] = relationship()
     created_by: Mapped[Organiser | None] = relationship()

@@ -71,17 +71,31 @@ def badges_command(
     # this process loads the app and the registrations.
     with badges.rendering_pool(processes) as pool, _app_context(ctx):
         event = _event(slug)
-        chosen = badges.select_for_badges(event, only_new=only_new, role=role, sort=sort)
+        claim: list[int] = []
+        if only_new and mark:
+            # Claimed first, so a batch started elsewhere at the same moment gets others.
+            claim = badges.claim_unprinted(event, utcnow(), role)
+            db.session.commit()
+            chosen = badges.claimed(event, claim, sort)
+        else:
+            chosen = badges.select_for_badges(event, only_new=only_new, role=role, sort=sort)
         if not chosen:
             click.echo("Nothing to print: no registration matches.", err=True)
             raise SystemExit(1)
-        offset = calibration.offset_for(event, layout)
-        with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
-            pdf = badges.render_badges(
-                event, chosen, LAYOUTS[layout], offset, lang, progress=bar.update, pool=pool
-            )
-        _write(output, pdf)
-        if mark:
+        try:
+            offset = calibration.offset_for(event, layout)
+            with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
+                pdf = badges.render_badges(
+                    event, chosen, LAYOUTS[layout], offset, lang, progress=bar.update, pool=pool
+                )
+            _write(output, pdf)
+        except BaseException:
+            if claim:  # not printed after all
+                db.session.rollback()
+                badges.unmark_printed(event, claim)
+                db.session.commit()
+            raise
+        if mark and not claim:
             badges.mark_printed(chosen, utcnow())
             db.session.commit()
 

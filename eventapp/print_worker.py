@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
 
     app = create_app()
     with app.app_context():
-        run_job(int(argv[0]))
+        run_job(int(argv[0]), own_process=True)
     return 0
 
 

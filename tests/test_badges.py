@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
@@ -298,6 +299,23 @@ def test_cli_badges_writes_pdf_and_marks_printed(
     assert "Nothing to print" in again.output
     bad = runner.invoke(args=["badges", "--event", "tag", "--layout", "a3", "-o", str(out)])
     assert bad.exit_code == 2
+
+
+def test_cli_only_new_prints_and_claims_the_unprinted_badges(
+    app: Flask, runner: FlaskCliRunner, tmp_path: object
+) -> None:
+    with app.app_context():
+        event = make_event(slug="tag")
+        first, *others = make_people(event, 3)
+        first.badge_printed_at = datetime(2026, 5, 1, tzinfo=UTC)
+        codes = sorted(r.checkin_code for r in others)
+        db.session.commit()
+    out = tmp_path / "neu.pdf"  # type: ignore[operator]
+    result = runner.invoke(args=["badges", "--event", "tag", "--only-new", "-o", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert sorted(c.text for c in qr_codes(out.read_bytes())) == codes
+    with app.app_context():
+        assert all(r.badge_printed_at for r in db.session.scalars(sa.select(Registration)))
 
 
 def test_documents_never_fetch_from_the_network() -> None:

@@ -417,6 +417,38 @@ def _merge(
             progress(count)
 
 
+def claim_unprinted(event: Event, when: datetime, role: str | None = None) -> list[int]:
+    """Mark the confirmed registrations without a printed badge as printed; return their ids.
+
+    One conditional UPDATE: of several batches of new badges started at the same moment, each
+    registration goes to exactly one. A batch that then fails gives its claim back.
+    """
+    table = Registration.__table__
+    query = (
+        table.update()
+        .where(
+            table.c.event_id == event.id,
+            table.c.status == RegistrationStatus.CONFIRMED,
+            table.c.badge_printed_at.is_(None),
+        )
+        .values(badge_printed_at=when)
+        .returning(table.c.id)
+    )
+    if role:
+        query = query.where(table.c.role == ParticipantRole(role))
+    return sorted(db.session.scalars(query))
+
+
+def claimed(event: Event, ids: Sequence[int], sort: str = "name") -> list[Registration]:
+    """Return the claimed registrations of the event in print order."""
+    query = (
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.id.in_(list(ids)))
+        .options(selectinload(Registration.network))
+    )
+    return sort_registrations(db.session.scalars(query).all(), sort) if ids else []
+
+
 def mark_printed(registrations: Sequence[Registration], when: datetime) -> list[int]:
     """Record that these badges were printed; return the ids for undoing it later."""
     for registration in registrations:

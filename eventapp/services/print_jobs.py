@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -93,13 +94,21 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
     language = params.get("lang", "de")
     if job.kind == "badges":
         layout = params.get("layout", "a4-10")
-        chosen = badges.select_for_badges(
-            event,
-            only_new=bool(params.get("only_new")),
-            role=params.get("role") or None,
-            registration_id=params.get("registration_id"),
-            sort=params.get("sort", "name"),
-        )
+        mark = params.get("mark", True)
+        sort = params.get("sort", "name")
+        if mark and params.get("only_new") and not params.get("registration_id"):
+            # Claimed before rendering, so a batch started at the same moment gets others.
+            job.marked_ids = badges.claim_unprinted(event, utcnow(), params.get("role") or None)
+            chosen = badges.claimed(event, job.marked_ids, sort)
+            mark = False
+        else:
+            chosen = badges.select_for_badges(
+                event,
+                only_new=bool(params.get("only_new")),
+                role=params.get("role") or None,
+                registration_id=params.get("registration_id"),
+                sort=sort,
+            )
         ids = [r.id for r in chosen]
         job.total = len(chosen)
         db.session.commit()
@@ -115,7 +124,7 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
             event, chosen, LAYOUTS[layout], offset, language,
             current_app.config.get("PRINT_PROCESSES", 2), progress=step,
         )  # fmt: skip
-        return pdf, ids if params.get("mark", True) else []
+        return pdf, ids if mark else []
     job.total = 1
     if job.kind == "programme":
         return programme_booklet.render_programme(event, language), []
@@ -124,13 +133,19 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
     return day_lists.render_door_signs(event, language), []
 
 
-def run_job(job_id: int) -> None:
-    """Render a queued job, keep its file and record the outcome (commits as it goes)."""
+def run_job(job_id: int, own_process: bool = False) -> None:
+    """Render a queued job, keep its file and record the outcome (commits as it goes).
+
+    With own_process (the print worker), the job records this process, so the job page can
+    tell at once when it has died.
+    """
     job = db.session.get(PrintJob, job_id)
     if job is None or job.status != PrintJobStatus.QUEUED:
         return
     job.status = PrintJobStatus.RUNNING
     job.started_at = utcnow()
+    if own_process:
+        job.worker_host, job.worker_pid = socket.gethostname(), os.getpid()
     db.session.commit()
     try:
         pdf, marked = _render(job)
@@ -142,6 +157,7 @@ def run_job(job_id: int) -> None:
             error.message if isinstance(error, DomainError) else _("Der Druck ist fehlgeschlagen.")
         )
         job.finished_at = utcnow()
+        _give_back_claim(job)
         db.session.commit()
         if not isinstance(error, DomainError):
             traceback.print_exc()
@@ -156,7 +172,8 @@ def run_job(job_id: int) -> None:
         db.session.execute(
             sa.update(Registration).where(Registration.id.in_(marked)).values(badge_printed_at=now)
         )
-    job.marked_ids = marked
+    if marked:
+        job.marked_ids = marked
     job.result_path = str(path)
     job.done = job.total
     job.status = PrintJobStatus.DONE
@@ -165,15 +182,50 @@ def run_job(job_id: int) -> None:
 
 
 def expire_if_stale(job: PrintJob) -> bool:
-    """Mark a job failed when its process has clearly gone; return whether it changed."""
+    """Mark a job failed when its process has gone; return whether it changed.
+
+    A process on this host is looked up directly; for one elsewhere (or not started) the job
+    counts as lost after STALE_AFTER. Badges it had claimed count as not printed again.
+    """
     unfinished = job.status in {PrintJobStatus.QUEUED, PrintJobStatus.RUNNING}
-    if not unfinished or utcnow() - job.created_at < STALE_AFTER:
+    if not unfinished:
+        return False
+    gone = _worker_gone(job) if job.worker_host == socket.gethostname() else False
+    if not gone and utcnow() - job.created_at < STALE_AFTER:
         return False
     job.status = PrintJobStatus.FAILED
     job.error = _("Der Druckauftrag wurde abgebrochen. Bitte starten Sie ihn neu.")
     job.finished_at = utcnow()
+    _give_back_claim(job)
     db.session.flush()
     return True
+
+
+def _worker_gone(job: PrintJob) -> bool:
+    """Tell whether the job's recorded process on this host no longer renders it."""
+    if not job.worker_pid:
+        return False
+    try:
+        os.kill(job.worker_pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # a process of another user: not ours any more
+    # On Linux, a recycled process id shows in the command line.
+    cmdline = Path(f"/proc/{job.worker_pid}/cmdline")
+    try:
+        return b"eventapp.print_worker" not in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
+def _give_back_claim(job: PrintJob) -> None:
+    """Count the badges an unfinished job had claimed as not printed again."""
+    from eventapp.services.badges import unmark_printed
+
+    if job.marked_ids and job.marks_undone_at is None:
+        unmark_printed(job.event, job.marked_ids)
+        job.marks_undone_at = utcnow()
 
 
 def undo_marks(job: PrintJob) -> int:

@@ -102,6 +102,8 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('started_at', eventapp.timezones.UTCDateTime(), nullable=True),
     sa.Column('finished_at', eventapp.timezones.UTCDateTime(), nullable=True),
+    sa.Column('worker_host', sa.String(length=255), nullable=False),
+    sa.Column('worker_pid', sa.Integer(), nullable=True),
     sa.Column('created_at', eventapp.timezones.UTCDateTime(), nullable=False),
     sa.Column('updated_at', eventapp.timezones.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['organiser.id'], name=op.f('fk_print_job_created_by_id_organiser'), ondelete='SET NULL'),
