@@ -15,11 +15,14 @@ from eventapp import print_cli
 from eventapp.extensions import db
 from eventapp.mail_commands import send_mail
 from eventapp.models import Organiser, OrganiserRole
-from eventapp.seed import seed_demo_command
 
 
 def register(app: Flask) -> None:
     """Add the project's commands to the app's CLI."""
+    # Imported with the app, not with this module: `eventapp badges` starts its rendering
+    # processes before the app (and the programme services the demo needs) are loaded.
+    from eventapp.seed import seed_demo_command
+
     app.cli.add_command(create_organiser)
     app.cli.add_command(send_mail)
     app.cli.add_command(seed_demo_command)

@@ -245,6 +245,14 @@ def test_selection_only_new_role_and_undo_printed(ctx: Flask) -> None:
         badges.render_badges(event, [], LAYOUTS["a4-10"])
 
 
+@pytest.mark.parametrize(
+    ("count", "chunks"), [(30, [30]), (1000, [500, 500]), (1500, [380, 380, 380, 360])]
+)
+def test_chunks_are_whole_sheets_and_share_the_work_evenly(count: int, chunks: list[int]) -> None:
+    size = badges.chunk_size(count, LAYOUTS["a4-10"], processes=2, largest=500)
+    assert [min(size, count - start) for start in range(0, count, size)] == chunks
+
+
 def test_rendering_in_a_process_pool_merges_chunks_in_order(ctx: Flask) -> None:
     event = make_event()
     make_people(event, 12)

@@ -5,7 +5,8 @@ Speed comes from four things: the QR code is a small PNG encoded once per regist
 badges are still being loaded; sheets are rendered in chunks of a few hundred badges in those
 processes and merged with pikepdf (qpdf), so memory stays flat however many badges there are;
 each process sets up fonts once and keeps the garbage collector out of the way while it renders.
-Each badge is four absolutely placed blocks without a wrapper box.
+Each badge is three absolutely placed blocks without a wrapper box; the event line, the same on
+every badge, is drawn once per kind of page and laid under the badges.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from eventapp.services.checkin_qr import checkin_qr_png
 from eventapp.services.documents import html_to_pdf, local_fetcher, render_html, stylesheet
 from eventapp.services.text_fit import PT_PER_MM, FittedText, fit_text, size_class
 
-# About this many badges go into one rendered chunk (rounded up to whole sheets).
-CHUNK_BADGES = 250
+# At most about this many badges go into one rendered chunk (memory per rendering process).
+CHUNK_BADGES = 500
 # Gap in mm between the names column and the QR code, and between stacked blocks.
 GAP_MM = 1.5
 SORTS = ("name", "organisation")
@@ -179,8 +180,20 @@ def network_text(registration: Registration) -> str:
     return registration.state
 
 
+def fit_header(header: str, layout: BadgeLayout, geo: Geometry) -> FittedText:
+    """Set the event line (the same on every badge) on one line across the badge."""
+    design = layout.design
+    fitted = fit_text(
+        header,
+        geo.width - 2 * geo.padding,
+        type(design.first_name)(design.header_pt, design.header_pt * 0.75, 1),
+        False,
+    )
+    return FittedText(fitted.size_pt, fitted.lines[:1] or ("",))
+
+
 def prepare_badge(
-    registration: Registration, layout: BadgeLayout, header: str, geo: Geometry
+    registration: Registration, layout: BadgeLayout, header: FittedText, geo: Geometry
 ) -> Badge:
     """Choose font sizes and line breaks so every line fits inside the badge."""
     design = layout.design
@@ -196,12 +209,6 @@ def prepare_badge(
         if sum(f.height_mm for f in fields) + GAP_MM <= geo.text_height:
             break
         scale *= 0.88
-    header_fit = fit_text(
-        header,
-        geo.width - 2 * geo.padding,
-        type(design.first_name)(design.header_pt, design.header_pt * 0.75, 1),
-        False,
-    )
     role = ParticipantRole(registration.role)
     return Badge(
         registration.id,
@@ -209,7 +216,7 @@ def prepare_badge(
         registration.checkin_qr_png,
         role.value,
         str(labels.PARTICIPANT_ROLE_LABELS[role]).upper(),
-        FittedText(header_fit.size_pt, header_fit.lines[:1] or ("",)),
+        header,
         *fields,
     )
 
@@ -223,23 +230,35 @@ def badge_header(event: Event) -> str:
     return f"{event.title} · {days}"
 
 
+# One printed page: whether it is a back page, and the badge corners on it in mm.
+PagePlan = tuple[bool, tuple[tuple[float, float], ...]]
+
+
+def page_plans(count: int, layout: BadgeLayout, offset: Offset = Offset()) -> Iterator[PagePlan]:
+    """Lay count badges out page by page; duplex layouts get a mirrored back after each front."""
+    for start in range(0, count, layout.per_page):
+        front, back = [], []
+        for slot in range(min(layout.per_page, count - start)):
+            column, row = layout.cell(slot)
+            x, y = layout.origin(column, row)
+            front.append((x + offset.x_mm, y + offset.y_mm))
+            bx, by = layout.origin(layout.back_column(column), row)
+            back.append((bx + offset.x_mm, by + offset.y_mm))
+        yield False, tuple(front)
+        if layout.duplex:
+            yield True, tuple(back)
+
+
 def place(
     badges: Sequence[Badge], layout: BadgeLayout, offset: Offset = Offset()
 ) -> Iterator[Sheet]:
-    """Lay badges out sheet by sheet; duplex layouts get a mirrored back after each front."""
-    per_page = layout.per_page
-    for start in range(0, len(badges), per_page):
-        chunk = badges[start : start + per_page]
-        front, back = [], []
-        for slot, badge in enumerate(chunk):
-            column, row = layout.cell(slot)
-            x, y = layout.origin(column, row)
-            front.append(PlacedBadge(badge, x + offset.x_mm, y + offset.y_mm))
-            bx, by = layout.origin(layout.back_column(column), row)
-            back.append(PlacedBadge(badge, bx + offset.x_mm, by + offset.y_mm))
-        yield Sheet(tuple(front))
-        if layout.duplex:
-            yield Sheet(tuple(back), back=True)
+    """Put the badges on their pages (a mirrored back after each front for duplex layouts)."""
+    sides = 2 if layout.duplex else 1
+    for index, (back, corners) in enumerate(page_plans(len(badges), layout, offset)):
+        start = index // sides * layout.per_page
+        on_page = badges[start : start + layout.per_page]
+        placed = (PlacedBadge(b, x, y) for b, (x, y) in zip(on_page, corners, strict=True))
+        yield Sheet(tuple(placed), back)
 
 
 # Per pool process: one font configuration reused by every chunk that process renders.
@@ -289,9 +308,14 @@ def render_chunk(chunk: Chunk) -> bytes:
 
 
 def chunk_html(
-    sheets: Sequence[Sheet], layout: BadgeLayout, geo: Geometry, language: str, title: str
+    sheets: Sequence[Sheet],
+    layout: BadgeLayout,
+    geo: Geometry,
+    language: str,
+    title: str,
+    parts: str = "all",
 ) -> str:
-    """Render the HTML of some badge sheets.
+    """Render the HTML of some badge sheets: "all" of each badge, its "people" or its "event".
 
     Positions (per badge corner on the sheet) and font sizes become classes in one style block:
     WeasyPrint parses an inline style attribute per element, which costs about a third of the
@@ -321,6 +345,7 @@ def chunk_html(
     return render_html(
         "documents/badges.html", language, sheets=sheets, layout=layout, geo=geo, title=title,
         spots=spots, spot_ids=spot_ids, sizes=sorted((size_class(size), size) for size in sizes),
+        parts=parts,
     )  # fmt: skip
 
 
@@ -346,6 +371,19 @@ def rendering_pool(processes: int = 2) -> Iterator[Executor | None]:
         gc.unfreeze()
 
 
+def chunk_size(count: int, layout: BadgeLayout, processes: int, largest: int) -> int:
+    """Return how many badges go into one rendered chunk: whole sheets, at most about
+    `largest`, and a multiple of `processes` chunks in all, so every process gets equal work.
+
+    A small batch stays one chunk: starting processes for it would cost more than it saves.
+    """
+    if count <= largest // 5:
+        processes = 1
+    rounds = math.ceil(count / (processes * largest))
+    badges = math.ceil(count / (processes * rounds))
+    return max(1, math.ceil(badges / layout.per_page)) * layout.per_page
+
+
 def render_badges(
     event: Event,
     registrations: Sequence[Registration],
@@ -369,34 +407,82 @@ def render_badges(
         raise DomainError(_("Keine Namensschilder zu drucken: die Auswahl ist leer."))
     geo = geometry(layout)
     with force_locale(language):
-        header = badge_header(event)
+        header = fit_header(badge_header(event), layout, geo)
         title = _("Namensschilder – %(event)s", event=event.title)
-    per_chunk = max(1, math.ceil(chunk_badges / layout.per_page)) * layout.per_page
+    per_chunk = chunk_size(len(registrations), layout, max(1, processes), chunk_badges)
     groups = [registrations[i : i + per_chunk] for i in range(0, len(registrations), per_chunk)]
     counts = [len(group) for group in groups]
+    # The event line is the same on every badge: drawn once per kind of page (a full sheet,
+    # the last one, a back page) and laid under each page's badges, as print shops lay
+    # variable data over a fixed form.
+    plans = list(page_plans(len(registrations), layout, offset))
+    layers = list(dict.fromkeys(plans))
+    layer_chunks = [
+        Chunk(event_layer_html(p, header, layout, geo, language, title), {}) for p in layers
+    ]
 
     def html_chunks() -> Iterator[Chunk]:
         # Prepared chunk by chunk, so the first chunk renders while the others are prepared.
         for group in groups:
             with force_locale(language):
                 chunk = [prepare_badge(r, layout, header, geo) for r in group]
-            html = chunk_html(list(place(chunk, layout, offset)), layout, geo, language, title)
+            sheets = list(place(chunk, layout, offset))
+            html = chunk_html(sheets, layout, geo, language, title, parts="people")
             yield Chunk(html, {b.checkin_code: b.qr_png for b in chunk if b.qr_png})
 
     writer = pikepdf.new()
     sources: list[pikepdf.Pdf] = []
+
+    def render_all(runner: Executor | None) -> list[bytes]:
+        if runner is None:
+            layer_pdfs = [render_chunk(c) for c in layer_chunks]
+            _merge(writer, sources, map(render_chunk, html_chunks()), counts, progress)
+            return layer_pdfs
+        layer_futures = [runner.submit(render_chunk, c) for c in layer_chunks]
+        _merge(writer, sources, runner.map(render_chunk, html_chunks()), counts, progress)
+        return [future.result() for future in layer_futures]
+
     if pool is None and processes > 1 and len(groups) > 1:
         with rendering_pool(min(processes, len(groups))) as own_pool:
-            assert own_pool is not None
-            _merge(writer, sources, own_pool.map(render_chunk, html_chunks()), counts, progress)
-    elif pool is not None:
-        _merge(writer, sources, pool.map(render_chunk, html_chunks()), counts, progress)
+            layer_pdfs = render_all(own_pool)
     else:
-        _merge(writer, sources, map(render_chunk, html_chunks()), counts, progress)
+        layer_pdfs = render_all(pool)
+    _underlay(writer, sources, plans, dict(zip(layers, layer_pdfs, strict=True)))
     writer.docinfo["/Title"] = title
     out = io.BytesIO()
     writer.save(out)
     return out.getvalue()
+
+
+def event_layer_html(
+    plan: PagePlan,
+    header: FittedText,
+    layout: BadgeLayout,
+    geo: Geometry,
+    language: str,
+    title: str,
+) -> str:
+    """Render the HTML of one page's event lines, one at each badge on that page."""
+    back, corners = plan
+    blank = FittedText(header.size_pt, ())
+    stand_in = Badge(0, "", None, ParticipantRole.PARTICIPANT.value, "", header, *[blank] * 4)
+    sheet = Sheet(tuple(PlacedBadge(stand_in, x, y) for x, y in corners), back)
+    return chunk_html([sheet], layout, geo, language, title, parts="event")
+
+
+def _underlay(
+    writer: Any, sources: list[Any], plans: Sequence[PagePlan], layers: dict[PagePlan, bytes]
+) -> None:
+    """Lay each page's event lines (one shared drawing per kind of page) under its badges."""
+    import pikepdf
+
+    drawings = {}
+    for plan, pdf in layers.items():
+        layer = pikepdf.open(io.BytesIO(pdf))
+        sources.append(layer)
+        drawings[plan] = writer.copy_foreign(layer.pages[0].as_form_xobject())
+    for page, plan in zip(writer.pages, plans, strict=True):
+        page.add_underlay(drawings[plan])
 
 
 def _merge(
