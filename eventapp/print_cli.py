@@ -61,7 +61,7 @@ def badges_command(
     output: str,
 ) -> None:
     """Print badges of the confirmed registrations onto a label sheet layout."""
-    from eventapp.services import badges, calibration
+    from eventapp.services import badge_rendering, badges, calibration
     from eventapp.services.badge_layouts import LAYOUTS
     from eventapp.timezones import utcnow
 
@@ -69,7 +69,7 @@ def badges_command(
         raise click.BadParameter(f"choose one of {', '.join(LAYOUTS)}", param_hint="--layout")
     # The rendering processes start before the app is loaded: they set up WeasyPrint while
     # this process loads the app and the registrations.
-    with badges.rendering_pool(processes) as pool, _app_context(ctx):
+    with badge_rendering.rendering_pool(processes) as pool, _app_context(ctx):
         event = _event(slug)
         claim: list[int] = []
         if only_new and mark:
@@ -85,7 +85,7 @@ def badges_command(
         try:
             offset = calibration.offset_for(event, layout)
             with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
-                pdf = badges.render_badges(
+                pdf = badge_rendering.render_badges(
                     event, chosen, LAYOUTS[layout], offset, lang, progress=bar.update, pool=pool
                 )
             _write(output, pdf)

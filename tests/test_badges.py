@@ -15,7 +15,7 @@ from flask.testing import FlaskCliRunner
 from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import Network, ParticipantRole, Registration, RegistrationStatus
-from eventapp.services import DomainError, badges
+from eventapp.services import DomainError, badge_rendering, badges
 from eventapp.services.badge_layouts import LAYOUTS, BadgeLayout, TextFit
 from eventapp.services.documents import LocalAssetError, local_url_fetcher
 from eventapp.services.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
@@ -150,7 +150,7 @@ def test_a4_10_sheet_has_every_name_in_full_inside_its_card_and_qr_codes(ctx: Fl
     people = make_people(event)
     assert len(people) == len(PEOPLE)
     chosen = badges.select_for_badges(event)
-    pdf = badges.render_badges(event, chosen, LAYOUTS["a4-10"], processes=1)
+    pdf = badge_rendering.render_badges(event, chosen, LAYOUTS["a4-10"], processes=1)
 
     assert page_sizes_mm(pdf) == [(210.0, 297.0), (210.0, 297.0)]
     layout = LAYOUTS["a4-10"]
@@ -186,7 +186,7 @@ def test_other_layouts_have_page_size_and_all_codes(ctx: Flask, name: str) -> No
     make_people(event, 5)
     chosen = badges.select_for_badges(event, sort="organisation")
     layout = LAYOUTS[name]
-    pdf = badges.render_badges(event, chosen, layout, processes=1)
+    pdf = badge_rendering.render_badges(event, chosen, layout, processes=1)
     pages = -(-len(chosen) // layout.per_page)
     assert page_sizes_mm(pdf) == [layout.page_mm] * pages
     assert sorted(c.text for c in qr_codes(pdf)) == sorted(r.checkin_code for r in chosen)
@@ -201,7 +201,7 @@ def test_duplex_back_pages_are_mirrored_behind_their_fronts(ctx: Flask) -> None:
     make_people(event, 3)
     chosen = badges.select_for_badges(event)
     layout = LAYOUTS["a6-duplex"]
-    pdf = badges.render_badges(event, chosen, layout, processes=1)
+    pdf = badge_rendering.render_badges(event, chosen, layout, processes=1)
     assert page_sizes_mm(pdf) == [(210.0, 297.0)] * 2
     codes = qr_codes(pdf)
     front = {c.text: c for c in codes if c.page == 0}
@@ -218,8 +218,13 @@ def test_calibration_offset_shifts_every_badge(ctx: Flask) -> None:
     make_people(event, 2)
     chosen = badges.select_for_badges(event)
     layout = LAYOUTS["a4-10"]
-    plain = {c.text: c for c in qr_codes(badges.render_badges(event, chosen, layout, processes=1))}
-    shifted_pdf = badges.render_badges(event, chosen, layout, badges.Offset(3, -2), processes=1)
+    plain = {
+        c.text: c
+        for c in qr_codes(badge_rendering.render_badges(event, chosen, layout, processes=1))
+    }
+    shifted_pdf = badge_rendering.render_badges(
+        event, chosen, layout, badges.Offset(3, -2), processes=1
+    )
     for code in qr_codes(shifted_pdf):
         assert code.x_mm == pytest.approx(plain[code.text].x_mm + 3, abs=0.5)
         assert code.y_mm == pytest.approx(plain[code.text].y_mm - 2, abs=0.5)
@@ -242,14 +247,14 @@ def test_selection_only_new_role_and_undo_printed(ctx: Flask) -> None:
     assert badges.unmark_printed(event, marked) == 2
     assert len(badges.select_for_badges(event, only_new=True)) == 5
     with pytest.raises(DomainError):
-        badges.render_badges(event, [], LAYOUTS["a4-10"])
+        badge_rendering.render_badges(event, [], LAYOUTS["a4-10"])
 
 
 @pytest.mark.parametrize(
     ("count", "chunks"), [(30, [30]), (1000, [500, 500]), (1500, [380, 380, 380, 360])]
 )
 def test_chunks_are_whole_sheets_and_share_the_work_evenly(count: int, chunks: list[int]) -> None:
-    size = badges.chunk_size(count, LAYOUTS["a4-10"], processes=2, largest=500)
+    size = badge_rendering.chunk_size(count, LAYOUTS["a4-10"], processes=2, largest=500)
     assert [min(size, count - start) for start in range(0, count, size)] == chunks
 
 
@@ -258,7 +263,7 @@ def test_rendering_in_a_process_pool_merges_chunks_in_order(ctx: Flask) -> None:
     make_people(event, 12)
     chosen = badges.select_for_badges(event)
     done: list[int] = []
-    pdf = badges.render_badges(
+    pdf = badge_rendering.render_badges(
         event, chosen, LAYOUTS["a4-4"], processes=2, progress=done.append, chunk_badges=4
     )
     assert len(page_sizes_mm(pdf)) == 3
@@ -286,7 +291,9 @@ def test_badge_uses_the_qr_code_stored_with_the_registration(ctx: Flask) -> None
     # Another stored image shows that the badge draws the stored PNG, not a fresh encoding.
     other = make_registration(event, "Max", "Abel", checkin_qr_png=checkin_qr_png("STORED42"))
     db.session.flush()
-    pdf = badges.render_badges(event, badges.select_for_badges(event), LAYOUTS["a6"], processes=1)
+    pdf = badge_rendering.render_badges(
+        event, badges.select_for_badges(event), LAYOUTS["a6"], processes=1
+    )
     assert sorted(c.text for c in qr_codes(pdf)) == sorted([registered.checkin_code, "STORED42"])
     assert other.checkin_code != "STORED42"
 

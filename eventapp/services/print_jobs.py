@@ -86,7 +86,7 @@ def _progress(job_id: int, done: int) -> None:
 
 def _render(job: PrintJob) -> tuple[bytes, list[int]]:
     """Render the job's document; return the PDF and the registrations to mark printed."""
-    from eventapp.services import badges, calibration, day_lists, programme_booklet
+    from eventapp.services import badge_rendering, badges, calibration, day_lists, programme_booklet
     from eventapp.services.badge_layouts import LAYOUTS
 
     params = job.parameters or {}
@@ -120,7 +120,7 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
             _progress(job.id, done)
 
         offset = calibration.offset_for(event, layout)
-        pdf = badges.render_badges(
+        pdf = badge_rendering.render_badges(
             event, chosen, LAYOUTS[layout], offset, language,
             current_app.config.get("PRINT_PROCESSES", 2), progress=step,
         )  # fmt: skip

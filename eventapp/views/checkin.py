@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
-from eventapp.services import DomainError, badge_desk, badges, calibration
+from eventapp.services import DomainError, badge_desk, badge_rendering, badges, calibration
 from eventapp.services.badge_layouts import LAYOUTS
 from eventapp.timezones import utcnow
 from eventapp.views.auth import role_required
@@ -66,7 +66,7 @@ def print_badge(event_id: int) -> ResponseReturnValue:
         return _back(event)
     try:
         registration = badge_desk.registration_of_event(event, form.registration_id.data)
-        pdf = badges.render_badges(
+        pdf = badge_rendering.render_badges(
             event,
             [registration],
             LAYOUTS[form.layout.data],
