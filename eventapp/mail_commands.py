@@ -15,7 +15,12 @@ from eventapp.services.mail import deliver_pending
 
 
 @click.command("send-mail")
-@click.option("--limit", default=500, show_default=True, help="Most mails per round.")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    help="Most mails per round (each round ends with one short write).",
+)
 @click.option(
     "--watch", is_flag=True, help="Keep running and deliver new or retried mail every few seconds."
 )
@@ -33,6 +38,8 @@ def send_mail(limit: int, watch: bool, interval: float) -> None:
             f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}, "
             f"still pending {waiting}"
         )
+        if sum(counts.values()) >= limit:
+            continue  # a full round: more are due at once
         if not watch:
             return
         time.sleep(interval)

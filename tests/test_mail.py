@@ -113,6 +113,22 @@ def test_file_backend_writes_eml(ctx: Flask, runner: FlaskCliRunner, tmp_path) -
     assert b"Dateipost" in eml.read_bytes()
 
 
+def test_send_mail_goes_on_in_rounds_until_nothing_is_due(
+    ctx: Flask, runner: FlaskCliRunner, tmp_path
+) -> None:
+    folder = tmp_path / "post"
+    ctx.config["MAIL_FILE_DIR"] = str(folder)
+    for n in range(7):
+        queue_mail(f"p{n}@example.org", f"Runde {n}", "Inhalt")
+    db.session.commit()
+    result = runner.invoke(args=["send-mail", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.glob("*.eml"))) == 7
+    assert [line.split(",")[0] for line in result.output.splitlines()] == [
+        "sent 3", "sent 3", "sent 1"
+    ]  # fmt: skip
+
+
 def test_delivered_mail_is_not_sent_twice(ctx: Flask, smtp_server: SmtpServer) -> None:
     ctx.config.update(smtp_server.config())
     queue_mail("z@example.org", "Einmal", "Nur einmal")

@@ -162,6 +162,18 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
+# Loads what a batch of mails will need in a few queries; what it returns is kept while they
+# are rendered (the session holds loaded objects only weakly).
+Preloader = Callable[[Sequence[OutboxMail]], object]
+PRELOADERS: list[Preloader] = []
+
+
+def preloader(function: Preloader) -> Preloader:
+    """Register a function that loads, for a whole batch at once, what its renderers read."""
+    PRELOADERS.append(function)
+    return function
+
+
 def _render(mail: OutboxMail) -> bytes | None:
     """Build a deferred mail's message with its kind's renderer."""
     import eventapp.services.registration_mail  # noqa: F401  (registers the renderers)
@@ -190,11 +202,16 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
         mails = db.session.scalars(
             sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
         ).all()
+        deferred = [mail for mail in mails if mail.render_data is not None]
+        import eventapp.services.registration_mail  # noqa: F401  (registers the preloaders)
+
+        loaded = [load(deferred) for load in PRELOADERS] if deferred else []
         outgoing = []
         for mail in mails:
             rendered = mail.render_data is not None
             message = (_render(mail) or b"") if rendered else mail.message
             outgoing.append(Outgoing(mail.id, mail.recipient, message, mail.attempts, rendered))
+        del loaded
         db.session.rollback()
     return outgoing
 

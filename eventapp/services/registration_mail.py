@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,19 +120,34 @@ def _queue(
     )
 
 
+QUEUED_KINDS = ("registration", "registration_changed", "cancellation", "manage_link")
+# What a queued mail's text and calendar read of its registration.
+_MAIL_DATA = (
+    selectinload(Registration.event),
+    selectinload(Registration.enrolments).selectinload(Enrolment.activity),
+)
+
+
+@mail.preloader
+def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
+    """Load the registrations of a batch of queued mails in one go (not one query set each)."""
+    ids = {m.registration_id for m in batch if m.kind in QUEUED_KINDS and m.registration_id}
+    if not ids:
+        return []
+    query = sa.select(Registration).where(Registration.id.in_(ids)).options(*_MAIL_DATA)
+    return list(db.session.scalars(query))
+
+
 @mail.renderer("registration")
 @mail.renderer("registration_changed")
 @mail.renderer("cancellation")
 @mail.renderer("manage_link")
 def render_queued(outbox: OutboxMail) -> bytes | None:
     """Build a queued mail from the registration as it is now (None if it is gone)."""
-    registration = db.session.scalar(
-        sa.select(Registration)
-        .where(Registration.id == outbox.registration_id)
-        .options(
-            selectinload(Registration.event),
-            selectinload(Registration.enrolments).selectinload(Enrolment.activity),
-        )
+    registration = (
+        db.session.get(Registration, outbox.registration_id, options=_MAIL_DATA)
+        if outbox.registration_id is not None
+        else None
     )
     data = outbox.render_data or {}
     if registration is None or "template" not in data:
