@@ -101,6 +101,11 @@ def register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(PACKAGE / "translations"),
     )
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        from eventapp import ratelimit_store
+
+        path = Path(app.instance_path) / "ratelimits.sqlite3"
+        app.config["RATELIMIT_STORAGE_URI"] = f"{ratelimit_store.SCHEME}://{path}"
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous

@@ -22,8 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     # CSRF tokens never expire while a form is open (WCAG 2.2.1); the session still guards them.
     "WTF_CSRF_TIME_LIMIT": None,
-    # Storage for rate limits; use redis://127.0.0.1:6379 when running several hosts.
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Storage for rate limits; empty means a small SQLite file in instance/, shared by the app's
+    # processes on this machine; use redis://127.0.0.1:6379 when running several hosts.
+    "RATELIMIT_STORAGE_URI": "",
+    # When the rate-limit storage fails, let the request through (and log) instead of an error.
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # Login attempts allowed per client address.
     "LOGIN_RATE_LIMIT": "10 per minute",
     # Registrations allowed per client address (load tests raise it).
@@ -87,6 +90,7 @@ INT_KEYS = {
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
     "RATELIMIT_ENABLED",
+    "RATELIMIT_SWALLOW_ERRORS",
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
     "MAIL_SEND_AFTER_COMMIT",
