@@ -93,8 +93,14 @@ def test_register_confirms_and_shows_manage_link(
         assert link.group(1).rsplit("/", 1)[1] not in registration.token_hash
         mail = db.session.scalar(sa.select(OutboxMail))
         assert mail.kind == "registration"
-        body = message_from_bytes(mail.message, policy=default).get_body(("plain",))
-        assert link.group(1) in body.get_content()
+        message = message_from_bytes(mail.message, policy=default)
+        assert link.group(1) in message.get_body(("plain",)).get_content()
+        # The personal calendar: a mail client decodes it as UTF-8 and offers to import it.
+        (calendar,) = message.iter_attachments()
+        assert calendar.get_content_type() == "text/calendar"
+        assert calendar.get_param("method") == "PUBLISH"
+        assert calendar.get_content() == calendar.get_payload(decode=True).decode("utf-8")
+        assert "Fachkräfte" in calendar.get_content()
 
 
 def test_register_full_workshop_shows_place_in_line(client: FlaskClient, programme: dict) -> None:

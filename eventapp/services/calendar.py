@@ -37,6 +37,9 @@ from eventapp.services.calendar_store import (
 from eventapp.timezones import to_local, utcnow, zone
 
 PRODID = "-//Innovationsbüro Fachkräfte für die Region//eventapp//DE"
+# Content type of a calendar attached to a mail: the method must match the calendar's METHOD
+# for mail clients to offer the import (the mail part also says charset=utf-8).
+MAIL_ATTACHMENT_TYPE = "text/calendar; method=PUBLISH"
 # Part of every stored VEVENT's fingerprint: raise it whenever activity_vevent, _location,
 # _description or clean_text change what they write, so stored entries are rebuilt.
 VEVENT_FORMAT = 1

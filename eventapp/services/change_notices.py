@@ -25,7 +25,7 @@ from eventapp.models import (
     RegistrationStatus,
     Room,
 )
-from eventapp.services.calendar import registration_ics
+from eventapp.services.calendar import MAIL_ATTACHMENT_TYPE, registration_ics
 from eventapp.timezones import format_local, utcnow
 
 MAIL_KIND = "activity_changed"
@@ -220,7 +220,7 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str], ba
             registration.email,
             subject,
             text,
-            attachments=((f"{event.slug}-mein-programm.ics", "text/calendar", calendar),),
+            attachments=((f"{event.slug}-mein-programm.ics", MAIL_ATTACHMENT_TYPE, calendar),),
             kind=MAIL_KIND,
             registration=registration,
             activity=activity,

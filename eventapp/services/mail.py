@@ -64,9 +64,15 @@ def build_message(
         message = MIMEMultipart("mixed")
         message.attach(body)
         for filename, mime_type, payload in attachments:
-            maintype, _, subtype = mime_type.partition("/")
+            kind, *parameters = (piece.strip() for piece in mime_type.split(";"))
+            maintype, _, subtype = kind.partition("/")
             part = MIMEApplication(payload, _subtype=subtype or "octet-stream")
             part.set_type(f"{maintype}/{subtype or 'octet-stream'}")
+            if maintype == "text":  # our texts are UTF-8; say so, or clients guess Latin-1
+                part.set_param("charset", "utf-8")
+            for parameter in parameters:
+                name, _, value = parameter.partition("=")
+                part.set_param(name.strip(), value.strip().strip('"'))
             part.add_header("Content-Disposition", "attachment", filename=filename)
             message.attach(part)
     name, address = parseaddr(sender)

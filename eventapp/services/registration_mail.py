@@ -38,7 +38,7 @@ def calendar_attachment(registration: Registration) -> list[tuple[str, str, byte
     except NotImplementedError:
         return []
     name = f"{registration.event.slug}-mein-programm.ics"
-    return [(name, "text/calendar", payload)]
+    return [(name, calendar.MAIL_ATTACHMENT_TYPE, payload)]
 
 
 def _choices(registration: Registration) -> list[dict[str, Any]]:
