@@ -151,9 +151,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
-    from eventapp.views import organiser_registrations, registration
+    from eventapp.views import organiser_registrations, registration, registration_details
 
     app.register_blueprint(registration.bp)
+    app.register_blueprint(registration_details.bp)
     app.register_blueprint(organiser_registrations.bp)
     from eventapp.views import printing
 

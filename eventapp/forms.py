@@ -339,6 +339,15 @@ class RegistrationForm(FlaskForm):
     )
 
 
+class DetailsForm(RegistrationForm):
+    """A registered person's own details, to correct them (address and role stay as they are)."""
+
+    email = None  # type: ignore[assignment]
+    role = None  # type: ignore[assignment]
+    privacy_consent = None  # type: ignore[assignment]
+    homepage = None  # type: ignore[assignment]
+
+
 class OrganiserRegistrationForm(RegistrationForm):
     """An organiser's form: all roles, no consent box (the organiser records it), notes."""
 

@@ -314,6 +314,33 @@ def _apply_details(
     registration.photo_consent_at = now if person.photo_consent else None
 
 
+# What a badge shows of a registration: a change means the badge must be printed again.
+BADGE_FIELDS = ("title", "first_name", "last_name", "organisation", "network_id", "state")
+
+
+def correct_details(registration: Registration, person: Participant) -> bool:
+    """Let a person correct their own details; return whether their badge is to be reprinted.
+
+    The network limit applies as at registration. A badge already printed with the old name
+    counts as not printed again, so the badge desk's next batch of new badges includes it.
+    """
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise DomainError(
+            _("Diese Anmeldung ist storniert; ihre Angaben lassen sich nicht mehr ändern.")
+        )
+    counted = registration.status == RegistrationStatus.CONFIRMED
+    if counted and person.network_id != registration.network_id:
+        check_network_limit(registration.event, person.network_id, registration)
+    before = [getattr(registration, name) for name in BADGE_FIELDS]
+    update_details(registration, person)
+    changed = before != [getattr(registration, name) for name in BADGE_FIELDS]
+    reprint = changed and registration.badge_printed_at is not None
+    if reprint:
+        registration.badge_printed_at = None
+        db.session.flush()
+    return reprint
+
+
 def update_details(registration: Registration, person: Participant) -> None:
     """Change a registration's personal details (organisers; no network limit for them)."""
     email = person.email.strip().lower()

@@ -58,8 +58,20 @@ def _register_limit() -> str:
     return current_app.config["REGISTER_RATE_LIMIT"]
 
 
-def participant_from(form: RegistrationForm, network_id: int | None) -> service.Participant:
-    """Turn a validated form into the service's plain values."""
+def participant_from(
+    form: RegistrationForm, network_id: int | None, registered: Registration | None = None
+) -> service.Participant:
+    """Turn a validated form into the service's plain values.
+
+    For a form without address and role (a registered person correcting their details), those
+    and the consent version come from the registration.
+    """
+    if registered is not None:
+        email, role = registered.email, ParticipantRole(registered.role)
+        consent_version = registered.privacy_consent_version
+    else:
+        email, role = form.email.data, ParticipantRole(form.role.data)
+        consent_version = current_app.config["PRIVACY_NOTICE_VERSION"]
     return service.Participant(
         salutation=form.salutation.data or "",
         title=form.title.data or "",
@@ -68,13 +80,13 @@ def participant_from(form: RegistrationForm, network_id: int | None) -> service.
         organisation=form.organisation.data or "",
         network_id=network_id,
         state=form.state.data,
-        email=form.email.data,
-        role=ParticipantRole(form.role.data),
+        email=email,
+        role=role,
         language=form.language.data,
         accessibility_needs=form.accessibility_needs.data or "",
         dietary_wishes=form.dietary_wishes.data or "",
         photo_consent=bool(form.photo_consent.data),
-        privacy_consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        privacy_consent_version=consent_version,
     )
 
 
@@ -87,7 +99,8 @@ def prepare_form(form: RegistrationForm, roles: tuple[ParticipantRole, ...]) -> 
         *(SelectChoice(s, s) for s in FEDERAL_STATES),
         SelectChoice("Ausland", _("anderes Land")),
     ]
-    form.role.choices = [SelectChoice(r.value, str(PARTICIPANT_ROLE_LABELS[r])) for r in roles]
+    if form.role is not None:
+        form.role.choices = [SelectChoice(r.value, str(PARTICIPANT_ROLE_LABELS[r])) for r in roles]
     form.network.render_kw = {"list": "network-list", "autocomplete": "off"}
     if not form.is_submitted():
         form.language.data = form.language.data or session.get("lang") or "de"
