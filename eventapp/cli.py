@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_organiser)
     app.cli.add_command(send_mail)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(purge_personal_data)
     print_cli.register(app)
 
 
@@ -63,6 +64,23 @@ def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> 
     organiser.set_password(password)
     db.session.commit()
     click.echo(f"{'Created' if created else 'Updated'} organiser {email} ({role}).")
+
+
+@click.command("purge-personal-data")
+@with_appcontext
+def purge_personal_data() -> None:
+    """Delete personal data as the privacy notice promises (run daily, e.g. from cron)."""
+    from eventapp.services.retention import RETENTION_MONTHS, purge_personal_data
+    from eventapp.timezones import utcnow
+
+    report = purge_personal_data(utcnow())
+    db.session.commit()
+    click.echo(
+        f"Needs and dietary wishes cleared: {report.needs_cleared} registrations of past "
+        f"events. Deleted {RETENTION_MONTHS} months after their event: "
+        f"{report.registrations_deleted} registrations, {report.mails_deleted} mails, "
+        f"{report.print_jobs_deleted} print jobs."
+    )
 
 
 def _create_app() -> Flask:

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from eventapp.extensions import db
 from eventapp.forms import EventForm, PersonForm, RoomForm
 from eventapp.models import Activity, Event, OrganiserRole, Person, Room
-from eventapp.services import DomainError
+from eventapp.services import DomainError, retention
 from eventapp.services.events import (
     EventValues,
     ValuesRefused,
@@ -118,7 +118,10 @@ def event_overview(event_id: int) -> ResponseReturnValue:
         sa.select(sa.func.count()).where(Activity.event_id == event.id)
     )
     return render_template(
-        "organiser/event_overview.html", event=event, activity_count=activity_count
+        "organiser/event_overview.html",
+        event=event,
+        activity_count=activity_count,
+        deletion_day=retention.deletion_day(event),
     )
 
 
