@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from eventapp.extensions import db
-from eventapp.models import Network, Registration
+from eventapp.models import Network, OutboxMail, Registration
 from eventapp.services import registrations as service
+from eventapp.services.mail import deliver_pending
 from tests.factories import make_event
 
 
@@ -86,6 +90,15 @@ def test_person_corrects_a_typo_and_the_badge_is_printed_again(
     assert (registration.title, registration.last_name) == ("Dr.", "Mustermann")
     assert registration.dietary_wishes == "vegan" and registration.badge_printed_at is None
     assert registration.email == "erika@example.org"  # the address stays
+    # The address is told what is stored now, with the private link.
+    with app.app_context():
+        deliver_pending(app.config)
+        sent = db.session.scalar(
+            sa.select(OutboxMail).where(OutboxMail.subject.contains("Angaben wurden geändert"))
+        )
+        assert sent is not None and sent.status == "sent"
+        text = message_from_bytes(sent.message, policy=default).get_body(("plain",)).get_content()
+    assert "Name: Dr. Erika Mustermann" in text and data["manage"] in text
 
 
 def test_full_network_is_refused_with_the_input_kept(app: Flask, client: FlaskClient) -> None:

@@ -187,6 +187,19 @@ def changed(registration: Registration, manage_token: str | None) -> None:
     )
 
 
+def details_changed(registration: Registration, manage_token: str | None) -> None:
+    """Tell the address that the person's details were changed, and how they read now."""
+    with force_locale(registration.language or "de"):
+        subject = _("Ihre Angaben wurden geändert")
+    _queue(
+        registration,
+        "registration_changed",
+        subject,
+        "registration_details_changed",
+        manage_url=manage_url(registration, manage_token) if manage_token else None,
+    )
+
+
 def promotion(registration: Registration, enrolments: list[Enrolment], for_the_day: bool) -> None:
     """Tell someone that they moved up from a waiting list."""
     with force_locale(registration.language or "de"):

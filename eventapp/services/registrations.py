@@ -318,11 +318,14 @@ def _apply_details(
 BADGE_FIELDS = ("title", "first_name", "last_name", "organisation", "network_id", "state")
 
 
-def correct_details(registration: Registration, person: Participant) -> bool:
+def correct_details(
+    registration: Registration, person: Participant, manage_token: str | None = None
+) -> bool:
     """Let a person correct their own details; return whether their badge is to be reprinted.
 
     The network limit applies as at registration. A badge already printed with the old name
     counts as not printed again, so the badge desk's next batch of new badges includes it.
+    The address is told what is stored now.
     """
     if registration.status == RegistrationStatus.CANCELLED:
         raise DomainError(
@@ -337,7 +340,8 @@ def correct_details(registration: Registration, person: Participant) -> bool:
     reprint = changed and registration.badge_printed_at is not None
     if reprint:
         registration.badge_printed_at = None
-        db.session.flush()
+    notices.details_changed(registration, manage_token)
+    db.session.flush()
     return reprint
 
 

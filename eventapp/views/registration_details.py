@@ -53,7 +53,7 @@ def edit(slug: str, token: str) -> ResponseReturnValue:
         if valid and network_ok:
             try:
                 reprint = service.correct_details(
-                    registration, participant_from(form, network_id, registration)
+                    registration, participant_from(form, network_id, registration), token
                 )
                 db.session.commit()
             except DomainError as error:
