@@ -86,8 +86,9 @@ def badges_command(
             offset = calibration.offset_for(event, layout)
             with click.progressbar(length=len(chosen), label="Badges", file=sys.stderr) as bar:
                 pdf = badge_rendering.render_badges(
-                    event, chosen, LAYOUTS[layout], offset, lang, progress=bar.update, pool=pool
-                )
+                    event, chosen, LAYOUTS[layout], offset, lang, processes,
+                    progress=bar.update, pool=pool,
+                )  # fmt: skip
             _write(output, pdf)
         except BaseException:
             if claim:  # not printed after all
