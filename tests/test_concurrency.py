@@ -126,3 +126,29 @@ def test_concurrent_registrations_never_overbook(
         assert [e.registration_id for e in waiting] == rest_order
         log = (tmp_path / "gunicorn.log").read_text(errors="replace")
         assert "Traceback" not in log
+
+
+def test_concurrent_registrations_never_overfill_a_limited_day(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
+    places = 25
+    with app.app_context():
+        event = make_event(capacity=places)
+        workshop = make_activity(event, "Workshop", capacity=100)
+        slug, event_id, activity_id = event.slug, event.id, workshop.id
+        db.session.commit()
+
+    with gunicorn(database_url, tmp_path) as url:
+        attempts = burst(url, slug, activity_id, 80, concurrency=40)
+        assert [a.status for a in attempts].count(302) == 80
+
+        with app.app_context():
+            rows = db.session.execute(
+                sa.select(Registration.status, sa.func.count()).group_by(Registration.status)
+            ).all()
+            assert dict(rows) == {"confirmed": places, "waitlisted": 80 - places}
+            assert db.session.get(type(event), event_id).seats_taken == places
+            # Only people with a place for the day hold a workshop seat.
+            confirmed, waiting = enrolments_in_line(activity_id)
+            assert (len(confirmed), len(waiting)) == (places, 80 - places)
+            assert {e.registration.status for e in confirmed} == {"confirmed"}
