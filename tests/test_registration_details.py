@@ -101,6 +101,16 @@ def test_person_corrects_a_typo_and_the_badge_is_printed_again(
     assert "Name: Dr. Erika Mustermann" in text and data["manage"] in text
 
 
+def test_saving_unchanged_details_sends_no_mail(app: Flask, client: FlaskClient) -> None:
+    data = register(app)
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count(OutboxMail.id)))
+    same = details(salutation="", title="", last_name="Musterman", dietary_wishes="")
+    assert client.post(data["url"], data=same).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == before
+
+
 def test_full_network_is_refused_with_the_input_kept(app: Flask, client: FlaskClient) -> None:
     data = register(app, per_network_limit=1)
     response = client.post(data["url"], data=details(last_name="Neu", network=data["full"]))

@@ -316,6 +316,11 @@ def _apply_details(
 
 # What a badge shows of a registration: a change means the badge must be printed again.
 BADGE_FIELDS = ("title", "first_name", "last_name", "organisation", "network_id", "state")
+# What a person can correct through the manage link.
+DETAIL_FIELDS = (
+    *BADGE_FIELDS, "salutation", "language", "accessibility_needs", "dietary_wishes",
+    "photo_consent",
+)  # fmt: skip
 
 
 def correct_details(
@@ -334,13 +339,14 @@ def correct_details(
     counted = registration.status == RegistrationStatus.CONFIRMED
     if counted and person.network_id != registration.network_id:
         check_network_limit(registration.event, person.network_id, registration)
-    before = [getattr(registration, name) for name in BADGE_FIELDS]
+    before = {name: getattr(registration, name) for name in DETAIL_FIELDS}
     update_details(registration, person)
-    changed = before != [getattr(registration, name) for name in BADGE_FIELDS]
-    reprint = changed and registration.badge_printed_at is not None
+    changed = {name for name in DETAIL_FIELDS if getattr(registration, name) != before[name]}
+    reprint = bool(changed & set(BADGE_FIELDS)) and registration.badge_printed_at is not None
     if reprint:
         registration.badge_printed_at = None
-    notices.details_changed(registration, manage_token)
+    if changed:
+        notices.details_changed(registration, manage_token)
     db.session.flush()
     return reprint
 
