@@ -162,6 +162,8 @@ def test_edit_registration_keeps_choices(
             sa.select(Registration).where(Registration.last_name == "Nachname0")
         )
         first_id = first.id
+        first.badge_printed_at = first.created_at  # printed before the name was corrected
+        db.session.commit()
     url = base(filled) + f"/{first_id}"
     page = staff_client.get(url).get_data(as_text=True)
     assert 'value="Vorname0"' in page and "checked" in page
@@ -177,10 +179,12 @@ def test_edit_registration_keeps_choices(
         "organiser_notes": "spricht um 10 Uhr",
         f"slot-{filled['workshop']}": str(filled["workshop"]),
     }
-    assert staff_client.post(url, data=data).status_code == 302
+    response = staff_client.post(url, data=data, follow_redirects=True)
+    assert "kommt mit den geänderten Angaben in den nächsten Druck" in response.text
     with app.app_context():
         first = db.session.get(Registration, first_id)
         assert first.last_name == "Neuname" and first.role == "speaker"
+        assert first.badge_printed_at is None
         assert first.organiser_notes == "spricht um 10 Uhr"
         assert first.enrolments[0].status == EnrolmentStatus.CONFIRMED
 

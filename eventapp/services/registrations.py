@@ -315,12 +315,13 @@ def _apply_details(
 
 
 # What a badge shows of a registration: a change means the badge must be printed again.
-BADGE_FIELDS = ("title", "first_name", "last_name", "organisation", "network_id", "state")
-# What a person can correct through the manage link.
-DETAIL_FIELDS = (
-    *BADGE_FIELDS, "salutation", "language", "accessibility_needs", "dietary_wishes",
-    "photo_consent",
-)  # fmt: skip
+BADGE_FIELDS = frozenset(
+    {"title", "first_name", "last_name", "organisation", "network_id", "state", "role"}
+)
+# Everything update_details may change.
+DETAIL_FIELDS = BADGE_FIELDS | {
+    "salutation", "email", "language", "accessibility_needs", "dietary_wishes", "photo_consent",
+}  # fmt: skip
 
 
 def correct_details(
@@ -339,20 +340,19 @@ def correct_details(
     counted = registration.status == RegistrationStatus.CONFIRMED
     if counted and person.network_id != registration.network_id:
         check_network_limit(registration.event, person.network_id, registration)
-    before = {name: getattr(registration, name) for name in DETAIL_FIELDS}
-    update_details(registration, person)
-    changed = {name for name in DETAIL_FIELDS if getattr(registration, name) != before[name]}
-    reprint = bool(changed & set(BADGE_FIELDS)) and registration.badge_printed_at is not None
-    if reprint:
-        registration.badge_printed_at = None
-    if changed:
+    printed = registration.badge_printed_at is not None
+    if update_details(registration, person):
         notices.details_changed(registration, manage_token)
-    db.session.flush()
-    return reprint
+        db.session.flush()
+    return printed and registration.badge_printed_at is None
 
 
-def update_details(registration: Registration, person: Participant) -> None:
-    """Change a registration's personal details (organisers; no network limit for them)."""
+def update_details(registration: Registration, person: Participant) -> set[str]:
+    """Change a registration's personal details (organisers; no network limit for them).
+
+    Returns the names of the details that changed. A badge already printed with details that
+    changed counts as not printed again, so the next batch of new badges includes it.
+    """
     email = person.email.strip().lower()
     other = find_by_email(registration.event, email)
     if other is not None and other.id != registration.id:
@@ -360,6 +360,7 @@ def update_details(registration: Registration, person: Participant) -> None:
             _("Diese E-Mail-Adresse ist bereits für eine andere Anmeldung eingetragen."),
             field="email",
         )
+    before = {name: getattr(registration, name) for name in DETAIL_FIELDS}
     consent_at = registration.privacy_consent_at
     photo_before = registration.photo_consent
     photo_at = registration.photo_consent_at
@@ -367,7 +368,11 @@ def update_details(registration: Registration, person: Participant) -> None:
     registration.privacy_consent_at = consent_at
     if photo_before == person.photo_consent:
         registration.photo_consent_at = photo_at
+    changed = {name for name in DETAIL_FIELDS if getattr(registration, name) != before[name]}
+    if changed & BADGE_FIELDS:
+        registration.badge_printed_at = None
     db.session.flush()
+    return changed
 
 
 def change_choices(

@@ -252,13 +252,16 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
     if not valid or not network_ok or errors:
         return _render_edit(event, form, registration, chosen, errors, 400)
     person = participant_from(form, network_id)
+    reprint = False
     try:
         if registration is None:
             result = service.register(event, person, chosen, by_organiser=True)
             registration = result.registration
         else:
+            printed = registration.badge_printed_at is not None
             service.update_details(registration, person)
             service.change_choices(registration, chosen)
+            reprint = printed and registration.badge_printed_at is None
         registration.organiser_notes = form.organiser_notes.data or ""
         db.session.commit()
     except DomainError as error:
@@ -268,6 +271,8 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
             return _render_edit(event, form, registration, chosen, [], 400)
         return _render_edit(event, form, registration, chosen, [error.message], 400)
     flash(_("Die Anmeldung von %(name)s ist gespeichert.", name=registration.full_name), "success")
+    if reprint:
+        flash(_("Das Namensschild kommt mit den geänderten Angaben in den nächsten Druck."), "info")
     return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
 
 
