@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
@@ -74,15 +75,16 @@ def _text(registration: Registration, template: str, **context: Any) -> str:
         )
 
 
-def _subject(registration: Registration, subject: str) -> str:
-    """Return the subject line with the event's title."""
-    return f"{subject} – {registration.event.title}"
+def _subject(registration: Registration, subject: LazyString) -> str:
+    """Return the subject line in the person's language, with the event's title."""
+    with force_locale(registration.language or "de"):
+        return f"{subject} – {registration.event.title}"
 
 
 def _send(
     registration: Registration,
     kind: str,
-    subject: str,
+    subject: LazyString,
     template: str,
     *,
     with_calendar: bool = False,
@@ -104,7 +106,7 @@ def _send(
 def _queue(
     registration: Registration,
     kind: str,
-    subject: str,
+    subject: LazyString,
     template: str,
     *,
     with_calendar: bool = False,
@@ -161,12 +163,10 @@ def render_queued(outbox: OutboxMail) -> bytes | None:
 
 def confirmation(registration: Registration, manage_token: str) -> None:
     """Confirm a new registration with its private link and the personal calendar."""
-    with force_locale(registration.language or "de"):
-        subject = _("Ihre Anmeldung")
     _queue(
         registration,
         "registration",
-        subject,
+        _l("Ihre Anmeldung"),
         "registration_confirmed",
         with_calendar=True,
         manage_url=manage_url(registration, manage_token),
@@ -175,12 +175,10 @@ def confirmation(registration: Registration, manage_token: str) -> None:
 
 def changed(registration: Registration, manage_token: str | None) -> None:
     """Confirm changed workshop choices, with the updated personal calendar."""
-    with force_locale(registration.language or "de"):
-        subject = _("Ihre Auswahl wurde geändert")
     _queue(
         registration,
         "registration_changed",
-        subject,
+        _l("Ihre Auswahl wurde geändert"),
         "registration_changed",
         with_calendar=True,
         manage_url=manage_url(registration, manage_token) if manage_token else None,
@@ -189,12 +187,10 @@ def changed(registration: Registration, manage_token: str | None) -> None:
 
 def details_changed(registration: Registration, manage_token: str | None) -> None:
     """Tell the address that the person's details were changed, and how they read now."""
-    with force_locale(registration.language or "de"):
-        subject = _("Ihre Angaben wurden geändert")
     _queue(
         registration,
         "registration_changed",
-        subject,
+        _l("Ihre Angaben wurden geändert"),
         "registration_details_changed",
         manage_url=manage_url(registration, manage_token) if manage_token else None,
     )
@@ -202,12 +198,10 @@ def details_changed(registration: Registration, manage_token: str | None) -> Non
 
 def promotion(registration: Registration, enrolments: list[Enrolment], for_the_day: bool) -> None:
     """Tell someone that they moved up from a waiting list."""
-    with force_locale(registration.language or "de"):
-        subject = _("Sie sind nachgerückt")
     _send(
         registration,
         "promotion",
-        subject,
+        _l("Sie sind nachgerückt"),
         "promoted",
         with_calendar=True,
         promoted=enrolments,
@@ -217,19 +211,17 @@ def promotion(registration: Registration, enrolments: list[Enrolment], for_the_d
 
 def cancelled(registration: Registration) -> None:
     """Confirm that a registration was cancelled."""
-    with force_locale(registration.language or "de"):
-        subject = _("Ihre Anmeldung wurde storniert")
-    _queue(registration, "cancellation", subject, "registration_cancelled")
+    _queue(
+        registration, "cancellation", _l("Ihre Anmeldung wurde storniert"), "registration_cancelled"
+    )
 
 
 def manage_link(registration: Registration, manage_token: str) -> None:
     """Send a fresh private link to a registered address."""
-    with force_locale(registration.language or "de"):
-        subject = _("Ihr Link zur Anmeldung")
     _queue(
         registration,
         "manage_link",
-        subject,
+        _l("Ihr Link zur Anmeldung"),
         "manage_link",
         manage_url=manage_url(registration, manage_token),
     )
