@@ -71,14 +71,10 @@ def badges_command(
     # this process loads the app and the registrations.
     with badge_rendering.rendering_pool(processes) as pool, _app_context(ctx):
         event = _event(slug)
-        claim: list[int] = []
-        if only_new and mark:
-            # Claimed first, so a batch started elsewhere at the same moment gets others.
-            claim = badges.claim_unprinted(event, utcnow(), role)
-            db.session.commit()
-            chosen = badges.claimed(event, claim, sort)
-        else:
-            chosen = badges.select_for_badges(event, only_new=only_new, role=role, sort=sort)
+        chosen, claim = badges.choose_for_printing(
+            event, utcnow(), only_new=only_new, mark=mark, role=role, sort=sort
+        )
+        db.session.commit()
         if not chosen:
             click.echo("Nothing to print: no registration matches.", err=True)
             raise SystemExit(1)

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import format_date
@@ -140,20 +141,45 @@ def select_for_badges(
     sort: str = "name",
 ) -> list[Registration]:
     """Return the confirmed registrations to print, in print order."""
+    conditions = [Registration.status == RegistrationStatus.CONFIRMED]
+    if only_new:
+        conditions.append(Registration.badge_printed_at.is_(None))
+    if role:
+        conditions.append(Registration.role == ParticipantRole(role))
+    if registration_id is not None:
+        conditions.append(Registration.id == registration_id)
+    return _in_print_order(event, sort, *conditions)
+
+
+def choose_for_printing(
+    event: Event,
+    when: datetime,
+    *,
+    only_new: bool,
+    mark: bool,
+    role: str | None = None,
+    registration_id: int | None = None,
+    sort: str = "name",
+) -> tuple[list[Registration], list[int]]:
+    """Return the registrations to print and the ids a batch of new badges claimed for itself.
+
+    A batch of new badges that will be marked printed claims them before it renders (see
+    claim_unprinted), so a batch started at the same moment gets others; the caller commits
+    the claim, and gives it back if printing fails. Other selections claim nothing.
+    """
+    if not (mark and only_new and registration_id is None):
+        return select_for_badges(event, only_new, role, registration_id, sort), []
+    ids = claim_unprinted(event, when, role)
+    return (_in_print_order(event, sort, Registration.id.in_(ids)) if ids else []), ids
+
+
+def _in_print_order(event: Event, sort: str, *conditions: Any) -> list[Registration]:
+    """Load the event's registrations that meet the conditions, sorted for printing."""
     query = (
         sa.select(Registration)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == RegistrationStatus.CONFIRMED,
-        )
+        .where(Registration.event_id == event.id, *conditions)
         .options(selectinload(Registration.network))
     )
-    if only_new:
-        query = query.where(Registration.badge_printed_at.is_(None))
-    if role:
-        query = query.where(Registration.role == ParticipantRole(role))
-    if registration_id is not None:
-        query = query.where(Registration.id == registration_id)
     return sort_registrations(db.session.scalars(query).all(), sort)
 
 
@@ -266,16 +292,6 @@ def claim_unprinted(event: Event, when: datetime, role: str | None = None) -> li
     if role:
         query = query.where(table.c.role == ParticipantRole(role))
     return sorted(db.session.scalars(query))
-
-
-def claimed(event: Event, ids: Sequence[int], sort: str = "name") -> list[Registration]:
-    """Return the claimed registrations of the event in print order."""
-    query = (
-        sa.select(Registration)
-        .where(Registration.event_id == event.id, Registration.id.in_(list(ids)))
-        .options(selectinload(Registration.network))
-    )
-    return sort_registrations(db.session.scalars(query).all(), sort) if ids else []
 
 
 def mark_printed(registrations: Sequence[Registration], when: datetime) -> list[int]:

@@ -96,19 +96,17 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
         layout = params.get("layout", "a4-10")
         mark = params.get("mark", True)
         sort = params.get("sort", "name")
-        if mark and params.get("only_new") and not params.get("registration_id"):
-            # Claimed before rendering, so a batch started at the same moment gets others.
-            job.marked_ids = badges.claim_unprinted(event, utcnow(), params.get("role") or None)
-            chosen = badges.claimed(event, job.marked_ids, sort)
-            mark = False
-        else:
-            chosen = badges.select_for_badges(
-                event,
-                only_new=bool(params.get("only_new")),
-                role=params.get("role") or None,
-                registration_id=params.get("registration_id"),
-                sort=sort,
-            )
+        chosen, claimed = badges.choose_for_printing(
+            event,
+            utcnow(),
+            only_new=bool(params.get("only_new")),
+            mark=mark,
+            role=params.get("role") or None,
+            registration_id=params.get("registration_id"),
+            sort=sort,
+        )
+        if claimed:  # marked printed already; given back if the job fails
+            job.marked_ids, mark = claimed, False
         ids = [r.id for r in chosen]
         job.total = len(chosen)
         db.session.commit()
