@@ -79,24 +79,28 @@ def take_day_place(event: Event) -> bool:
     SQLite runs one writer at a time anyway) only keeps an organiser from setting a limit
     until this transaction ends, so registrations for an unlimited day do not queue.
     """
-    if event.capacity is None and _day_limit_now(event.id) is None:
-        return True
-    return claim_seat(Event, event.id)
+    return claim_seat(Event, event.id) if _day_is_limited(event) else True
 
 
 def give_back_day_place(event: Event) -> None:
     """Return a confirmed place for the day to the counter (counted only while limited)."""
-    if event.capacity is None and _day_limit_now(event.id) is None:
-        return
-    release_seat(Event, event.id)
+    if _day_is_limited(event):
+        release_seat(Event, event.id)
 
 
-def _day_limit_now(event_id: int) -> int | None:
-    """Read the event's limit as committed, holding a shared lock on its row until commit."""
+def _day_is_limited(event: Event) -> bool:
+    """Tell whether the event has an overall limit (its places are then counted).
+
+    Without one as loaded, the limit is read again as committed, under a shared lock on the
+    event's row held until commit.
+    """
+    if event.capacity is not None:
+        return True
     table = Event.__table__
-    return db.session.execute(
-        sa.select(table.c.capacity).where(table.c.id == event_id).with_for_update(read=True)
+    limit = db.session.execute(
+        sa.select(table.c.capacity).where(table.c.id == event.id).with_for_update(read=True)
     ).scalar_one()
+    return limit is not None
 
 
 def set_day_limit(event: Event, capacity: int | None) -> tuple[bool, int]:
