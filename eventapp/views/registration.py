@@ -174,7 +174,9 @@ def register(slug: str) -> ResponseReturnValue:
             event = published_event_or_404(slug)
             form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
             chosen, _errors = read_choices(request.form)
-            return render_form(event, form, chosen=chosen, extra_errors=[_busy()], status=503)
+            return render_form(
+                event, form, chosen=chosen, extra_errors=[busy_message()], status=503
+            )
 
 
 def _register_post(slug: str) -> ResponseReturnValue:
@@ -245,7 +247,8 @@ def _register_with_retry(
     raise AssertionError("unreachable")
 
 
-def _busy() -> str:
+def busy_message() -> str:
+    """Say that the database was too busy, nothing was stored and the input is kept."""
     return _(
         "Gerade melden sich sehr viele Menschen gleichzeitig an. Es wurde nichts gespeichert; "
         "Ihre Eingaben sind erhalten. Bitte senden Sie das Formular in einigen Sekunden "
@@ -340,7 +343,7 @@ def manage(slug: str, token: str) -> ResponseReturnValue:
             db.session.rollback()
             if not (is_lock_timeout(error) or is_retryable(error)):
                 raise
-            choice_errors = [_busy()]
+            choice_errors = [busy_message()]
             chosen, _errors = read_choices(request.form)
             status = 503
         else:

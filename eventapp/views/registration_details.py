@@ -15,6 +15,7 @@ from eventapp.services import DomainError
 from eventapp.services import registrations as service
 from eventapp.views.public import published_event_or_404
 from eventapp.views.registration import (
+    busy_message,
     network_names,
     participant_from,
     prepare_form,
@@ -67,12 +68,7 @@ def edit(slug: str, token: str) -> ResponseReturnValue:
                 db.session.rollback()
                 if not (is_lock_timeout(error) or is_retryable(error)):
                     raise
-                errors = [
-                    _(
-                        "Gerade ist sehr viel los. Es wurde nichts gespeichert; Ihre Eingaben "
-                        "sind erhalten. Bitte senden Sie das Formular gleich noch einmal."
-                    )
-                ]
+                errors = [busy_message()]
                 status = 503
             else:
                 message = _("Ihre Angaben sind gespeichert.")
