@@ -220,7 +220,7 @@ def _register_post(slug: str) -> ResponseReturnValue:
         return render_form(event, form, chosen=chosen, status=409)
     except DomainError as error:
         db.session.rollback()
-        return render_form(event, form, chosen=chosen, **_error_target(form, error), status=400)
+        return render_form(event, form, chosen=chosen, **error_target(form, error), status=400)
     except IntegrityError:
         # The same address registered at the very same moment in another request.
         db.session.rollback()
@@ -256,7 +256,7 @@ def busy_message() -> str:
     )
 
 
-def _error_target(form: RegistrationForm, error: DomainError) -> dict[str, list[str]]:
+def error_target(form: RegistrationForm, error: DomainError) -> dict[str, list[str]]:
     """Put a service message next to its field, into the choice box, or on top."""
     if error.field == "activities":
         return {"choice_errors": [error.message]}

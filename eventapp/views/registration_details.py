@@ -16,6 +16,7 @@ from eventapp.services import registrations as service
 from eventapp.views.public import published_event_or_404
 from eventapp.views.registration import (
     busy_message,
+    error_target,
     network_names,
     participant_from,
     prepare_form,
@@ -59,11 +60,7 @@ def edit(slug: str, token: str) -> ResponseReturnValue:
                 db.session.commit()
             except DomainError as error:
                 db.session.rollback()
-                field = getattr(form, error.field or "", None)
-                if field is not None:
-                    field.errors = [*field.errors, error.message]
-                else:
-                    errors = [error.message]
+                errors = error_target(form, error).get("extra_errors", [])
             except OperationalError as error:
                 db.session.rollback()
                 if not (is_lock_timeout(error) or is_retryable(error)):
