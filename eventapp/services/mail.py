@@ -182,8 +182,6 @@ def preloader(function: Preloader) -> Preloader:
 
 def _render(mail: OutboxMail) -> bytes | None:
     """Build a deferred mail's message with its kind's renderer."""
-    import eventapp.services.registration_mail  # noqa: F401  (registers the renderers)
-
     function = RENDERERS.get(mail.kind)
     return function(mail) if function is not None else None
 
@@ -203,14 +201,14 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
     """Load mails (rendering the deferred ones) in a read transaction that holds no write lock."""
     if not ids:
         return []
+    import eventapp.services.registration_mail  # noqa: F401  (registers renderers, preloaders)
+
     db.session.commit()  # what came before is settled; the read below starts afresh
     with read_only():
         mails = db.session.scalars(
             sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
         ).all()
         deferred = [mail for mail in mails if mail.render_data is not None]
-        import eventapp.services.registration_mail  # noqa: F401  (registers the preloaders)
-
         loaded = [load(deferred) for load in PRELOADERS] if deferred else []
         outgoing = []
         for mail in mails:
