@@ -26,7 +26,7 @@ compile-translations: | $(BIN)/python
 	@$(BIN)/pybabel compile -d eventapp/translations 2>/dev/null || $(BIN)/pybabel compile -d eventapp/translations
 
 check-system: $(VENV)/.installed
-	@$(BIN)/python -m eventapp.syscheck
+	@$(BIN)/python -m eventapp.cli.syscheck
 
 ## make run: install, migrate, load the demo Innovationstag on first start, serve on http://$(HOST):$(PORT)
 run: $(VENV)/.installed compile-translations check-system

@@ -47,8 +47,8 @@ def _fill(app: Flask, slug: str, count: int) -> None:
 
     from eventapp.extensions import db
     from eventapp.models import Registration
-    from eventapp.services.checkin_qr import checkin_qr_png
-    from eventapp.services.tokens import new_checkin_code
+    from eventapp.services.printing.checkin_qr import checkin_qr_png
+    from eventapp.services.registration.tokens import new_checkin_code
     from tests.factories import make_event
 
     roles = ["participant", "speaker", "press", "staff", "vip"]
@@ -134,7 +134,7 @@ def _programme(app: Flask, activities: int, case: str) -> dict[str, Any]:
     """Time the programme booklet for an event with that many activities."""
     from eventapp.extensions import db
     from eventapp.models import Activity, ActivityKind
-    from eventapp.services.programme_booklet import render_programme
+    from eventapp.services.printing.programme_booklet import render_programme
     from tests.factories import make_event, make_room
 
     with app.app_context():

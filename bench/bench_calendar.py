@@ -87,12 +87,12 @@ def build_programme_feed(slug: str, base_url: str) -> bytes:
     from eventapp.database import read_only
     from eventapp.extensions import db
     from eventapp.models import Event
-    from eventapp.services import calendar
+    from eventapp.services.calendar import ical
 
     with read_only():
         event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
         assert event is not None
-        body = calendar.programme_ics(event, base_url)
+        body = ical.programme_ics(event, base_url)
         db.session.rollback()  # as at the end of a request: stores what was built
     return body
 
@@ -138,7 +138,12 @@ def _seed() -> tuple[str, str]:
         Registration,
         Room,
     )
-    from eventapp.services.tokens import calendar_token_for, new_checkin_code, new_token, token_hash
+    from eventapp.services.registration.tokens import (
+        calendar_token_for,
+        new_checkin_code,
+        new_token,
+        token_hash,
+    )
     from eventapp.timezones import from_local, utcnow
 
     event = Event(
@@ -209,7 +214,8 @@ def run() -> list[dict[str, Any]]:
 
     from eventapp.extensions import db
     from eventapp.models import Activity, ActivityCalendarEntry, Event
-    from eventapp.services import calendar, schedule_export
+    from eventapp.services.calendar import frab as schedule_export
+    from eventapp.services.calendar import ical
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -222,7 +228,7 @@ def run() -> list[dict[str, Any]]:
                 return build_programme_feed(slug, base)
 
             def forget_all() -> None:
-                calendar.VEVENT_CACHE.clear()
+                ical.VEVENT_CACHE.clear()
                 db.session.execute(sa.delete(ActivityCalendarEntry))
                 db.session.commit()
 

@@ -11,7 +11,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m eventapp.print_worker JOB_ID", file=sys.stderr)
         return 2
     from eventapp import create_app
-    from eventapp.services.print_jobs import run_job
+    from eventapp.services.printing.jobs import run_job
 
     app = create_app()
     with app.app_context():

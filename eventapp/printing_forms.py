@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from eventapp import labels
-from eventapp.services.badge_layouts import LAYOUTS, SINGLE_LAYOUTS
+from eventapp.services.printing.badge_layouts import LAYOUTS, SINGLE_LAYOUTS
 
 
 def layout_choices(names: tuple[str, ...] | None = None) -> list[SelectChoice]:

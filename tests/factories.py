@@ -98,7 +98,7 @@ def make_registration(
     **fields: Any,
 ) -> Registration:
     """Create a confirmed registration directly (no seat rules); returns it with its tokens set."""
-    from eventapp.services.tokens import (
+    from eventapp.services.registration.tokens import (
         calendar_token_for,
         new_checkin_code,
         new_token,

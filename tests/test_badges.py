@@ -15,10 +15,11 @@ from flask.testing import FlaskCliRunner
 from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import Network, ParticipantRole, Registration, RegistrationStatus
-from eventapp.services import DomainError, badge_rendering, badges
-from eventapp.services.badge_layouts import LAYOUTS, BadgeLayout, TextFit
-from eventapp.services.documents import LocalAssetError, local_url_fetcher
-from eventapp.services.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
+from eventapp.services import DomainError
+from eventapp.services.printing import badge_rendering, badges
+from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout, TextFit
+from eventapp.services.printing.documents import LocalAssetError, local_url_fetcher
+from eventapp.services.printing.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
 from tests.factories import make_event, make_registration
 from tests.pdf_reading import MM, page_sizes_mm, qr_codes, squeeze, words
 
@@ -274,8 +275,8 @@ def test_rendering_in_a_process_pool_merges_chunks_in_order(ctx: Flask) -> None:
 
 
 def test_badge_uses_the_qr_code_stored_with_the_registration(ctx: Flask) -> None:
-    from eventapp.services import registrations
-    from eventapp.services.checkin_qr import checkin_qr_png
+    from eventapp.services.printing.checkin_qr import checkin_qr_png
+    from eventapp.services.registration import registrations
 
     event = make_event()
     registered = registrations.register(

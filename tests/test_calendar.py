@@ -24,8 +24,8 @@ from eventapp.models import (
     Person,
     PersonRole,
 )
-from eventapp.services.calendar import clean_text, registration_ics
-from eventapp.services.tokens import calendar_token_for
+from eventapp.services.calendar.ical import clean_text, registration_ics
+from eventapp.services.registration.tokens import calendar_token_for
 from eventapp.timezones import from_local, utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
 from tests.test_change_notices import edit
@@ -428,7 +428,7 @@ def test_manage_page_offers_personal_feed(client: FlaskClient, ctx: Flask) -> No
 
 
 def test_room_rename_raises_sequence_and_changes_location(client: FlaskClient, ctx: Flask) -> None:
-    from eventapp.services.events import save_room
+    from eventapp.services.programme.events import save_room
 
     data = build_programme()
     first = client.get("/testtag/programm.ics")
@@ -444,7 +444,7 @@ def test_room_rename_raises_sequence_and_changes_location(client: FlaskClient, c
 
 
 def test_speaker_rename_changes_the_feed_etag(client: FlaskClient, ctx: Flask) -> None:
-    from eventapp.services.events import save_person
+    from eventapp.services.programme.events import save_person
 
     data = build_programme()
     age_programme(data["event"], minutes=5)

@@ -26,9 +26,9 @@ from eventapp.models import (
     PersonRole,
     Room,
 )
-from eventapp.services.calendar import VEVENT_CACHE, programme_ics, vevent_fingerprint
-from eventapp.services.calendar_store import StoredVevent, save_entries
-from eventapp.services.programme import delete_activity
+from eventapp.services.calendar.ical import VEVENT_CACHE, programme_ics, vevent_fingerprint
+from eventapp.services.calendar.store import StoredVevent, save_entries
+from eventapp.services.programme.checks import delete_activity
 from tests.factories import make_activity, make_event
 from tests.test_calendar import BASE, build_programme, vevents
 from tests.test_change_notices import edit

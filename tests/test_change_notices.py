@@ -23,8 +23,8 @@ from eventapp.models import (
     OutboxMail,
     RegistrationStatus,
 )
-from eventapp.services.change_notices import flush_change_notices
-from eventapp.services.programme import ActivityValues, update_activity
+from eventapp.services.mail.change_notices import flush_change_notices
+from eventapp.services.programme.checks import ActivityValues, update_activity
 from eventapp.timezones import to_local, utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
 
@@ -207,7 +207,7 @@ def test_title_only_change_and_unpublished_activity_send_nothing(ctx: Flask) -> 
 
 @pytest.mark.parametrize("app_config", [{"CHANGE_NOTICE_DELAY": 0}])
 def test_delivery_run_turns_due_notices_into_mail(ctx: Flask) -> None:
-    from eventapp.services.mail import deliver_pending
+    from eventapp.services.mail.outbox import deliver_pending
 
     data = setup_workshop()
     move(data["workshop"], "11:00", "12:00")

@@ -14,7 +14,7 @@ from flask import Flask
 from bench.bench_registrations import burst, gunicorn, registration_form
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, Registration
-from eventapp.services.tokens import new_token, token_hash
+from eventapp.services.registration.tokens import new_token, token_hash
 from tests.factories import make_activity, make_event
 
 pytestmark = pytest.mark.slow

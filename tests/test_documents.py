@@ -19,7 +19,7 @@ from eventapp.models import (
     Person,
     PersonRole,
 )
-from eventapp.services import day_lists, programme_booklet
+from eventapp.services.printing import day_lists, programme_booklet
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
 from tests.pdf_reading import page_sizes_mm, page_texts, reader, squeeze
@@ -206,7 +206,7 @@ def test_door_signs_one_landscape_page_per_room(
 def test_lazy_hyphenation_splits_words_like_pyphen() -> None:
     import pyphen
 
-    from eventapp.services.documents import _lazy_hyph_dict_class
+    from eventapp.services.printing.documents import _lazy_hyph_dict_class
 
     for language in ("de_DE", "en_GB"):
         path = pyphen.LANGUAGES[language]

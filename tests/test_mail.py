@@ -10,7 +10,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from eventapp.extensions import db
 from eventapp.models import MailStatus, OutboxMail
-from eventapp.services.mail import deliver_pending, queue_mail
+from eventapp.services.mail.outbox import deliver_pending, queue_mail
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
 from tests.smtp_server import SmtpServer, free_port, text_of

@@ -12,7 +12,8 @@ from flask import Flask
 
 from eventapp.extensions import db
 from eventapp.models import Event, PrintJob, PrintJobStatus, Registration
-from eventapp.services import badges, print_jobs
+from eventapp.services.printing import badges
+from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import utcnow
 from tests.factories import make_event, make_registration
 

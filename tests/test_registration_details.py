@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from eventapp.extensions import db
 from eventapp.models import Network, OutboxMail, Registration
-from eventapp.services import registrations as service
-from eventapp.services.mail import deliver_pending
+from eventapp.services.mail.outbox import deliver_pending
+from eventapp.services.registration import registrations as service
 from tests.factories import make_event
 
 

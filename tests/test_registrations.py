@@ -21,9 +21,9 @@ from eventapp.models import (
     RegistrationStatus,
 )
 from eventapp.services import DomainError
-from eventapp.services import registrations as service
-from eventapp.services.tokens import token_hash
-from eventapp.services.waitlist import waitlist_position
+from eventapp.services.registration import registrations as service
+from eventapp.services.registration.tokens import token_hash
+from eventapp.services.registration.waitlist import waitlist_position
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask
 
-from eventapp.demo_participants import create_participants
+from eventapp.demo.participants import create_participants
 from eventapp.extensions import db
 from eventapp.models import Activity, Enrolment, EnrolmentStatus, Network, Registration
 from tests.factories import make_activity, make_event

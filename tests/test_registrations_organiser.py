@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, Registration, RegistrationStatus
-from eventapp.services import registrations as service
+from eventapp.services.registration import registrations as service
 from tests.factories import make_activity, make_event
 from tests.test_registrations import person
 

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from eventapp.extensions import db
 from eventapp.models import Enrolment, OutboxMail, PrintJob, PrintJobStatus, Registration
-from eventapp.services.mail import queue_mail
-from eventapp.services.retention import months_after, purge_personal_data
+from eventapp.services.mail.outbox import queue_mail
+from eventapp.services.registration.retention import months_after, purge_personal_data
 from tests.factories import make_activity, make_event, make_registration
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from lxml import etree
 
 from eventapp.extensions import db
 from eventapp.models import ActivityKind, ActivityPerson, Person, PersonRole
-from eventapp.services.schedule_export import schedule_json, schedule_xml, slugify
+from eventapp.services.calendar.frab import schedule_json, schedule_xml, slugify
 from tests.factories import make_activity, make_event, make_room
 
 SCHEMAS = Path(__file__).parent / "schemas"

@@ -9,13 +9,13 @@ from flask import Flask
 
 from eventapp.extensions import db
 from eventapp.models import ActivityKind, PersonRole
-from eventapp.services.programme import (
+from eventapp.services.programme.checks import (
     ActivityRefused,
     ActivityValues,
     create_activity,
     update_activity,
 )
-from eventapp.services.scheduling import (
+from eventapp.services.programme.scheduling import (
     ConflictKind,
     Slot,
     day_grids,

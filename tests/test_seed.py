@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from eventapp.demo.event import DEMO_SLUG, default_demo_day, seed_demo
+from eventapp.demo.networks import AWARD_WINNERS_2014
 from eventapp.extensions import db
 from eventapp.labels import FEDERAL_STATES
 from eventapp.models import Activity, ActivityKind, Event, Network, Person, Room
-from eventapp.seed import DEMO_SLUG, default_demo_day, seed_demo
-from eventapp.seed_networks import AWARD_WINNERS_2014
-from eventapp.services.scheduling import event_conflicts
+from eventapp.services.programme.scheduling import event_conflicts
 
 
 def count(model: type) -> int:

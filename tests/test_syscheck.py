@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eventapp import syscheck
-from eventapp.services import text_fit
+from eventapp.cli import syscheck
+from eventapp.services.printing import text_fit
 
 
 def test_syscheck_is_quiet_when_everything_is_installed(capsys: pytest.CaptureFixture[str]) -> None:

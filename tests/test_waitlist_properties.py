@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from eventapp.extensions import db
 from eventapp.models import Activity, Enrolment, EnrolmentStatus, Registration, RegistrationStatus
 from eventapp.services import DomainError
-from eventapp.services import registrations as service
+from eventapp.services.registration import registrations as service
 from tests.conftest import clear_tables
 from tests.factories import make_activity, make_event
 from tests.test_registrations import person

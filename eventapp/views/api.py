@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from eventapp.extensions import csrf, db
 from eventapp.models import ActivityKind, Event
 from eventapp.openapi import openapi_document
-from eventapp.services import api as data
+from eventapp.services.calendar import api as data
 from eventapp.views.exports import base_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
-from eventapp.services import DomainError, badge_desk, badge_rendering, badges, calibration
-from eventapp.services.badge_layouts import LAYOUTS
+from eventapp.services import DomainError
+from eventapp.services.checkin import desk as badge_desk
+from eventapp.services.printing import badge_rendering, badges, calibration
+from eventapp.services.printing.badge_layouts import LAYOUTS
 from eventapp.timezones import utcnow
 from eventapp.views.auth import role_required
 

@@ -13,7 +13,9 @@ from flask_babel import get_locale
 
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, OrganiserRole
-from eventapp.services import calendar, change_notices, schedule_export
+from eventapp.services.calendar import frab as schedule_export
+from eventapp.services.calendar import ical
+from eventapp.services.mail import change_notices
 from eventapp.views.auth import role_required
 
 bp = Blueprint("exports", __name__)
@@ -80,10 +82,10 @@ def programme_feed(slug: str) -> ResponseReturnValue:
     event = published_event_or_404(slug)
     include_breaks = request.args.get("pausen", "1") not in {"0", "nein", "no", "false"}
     lang = feed_language()
-    version = calendar.programme_version(event, f"ics:{include_breaks}:{lang}")
+    version = ical.programme_version(event, f"ics:{include_breaks}:{lang}")
     return conditional(
         version,
-        lambda: calendar.programme_ics(event, base_url(), include_breaks, lang),
+        lambda: ical.programme_ics(event, base_url(), include_breaks, lang),
         CALENDAR_TYPE,
         f"{event.slug}-programm.ics",
     )
@@ -98,8 +100,8 @@ def activity_feed(slug: str, activity_id: int) -> ResponseReturnValue:
         abort(404)
     lang = feed_language()
     return conditional(
-        calendar.activity_version(activity, f"ics:{lang}"),
-        lambda: calendar.activity_ics(activity, base_url(), lang),
+        ical.activity_version(activity, f"ics:{lang}"),
+        lambda: ical.activity_ics(activity, base_url(), lang),
         CALENDAR_TYPE,
         f"{event.slug}-{activity.id}.ics",
     )
@@ -109,12 +111,12 @@ def activity_feed(slug: str, activity_id: int) -> ResponseReturnValue:
 def personal_feed(slug: str, token: str) -> ResponseReturnValue:
     """Send a person's own plan, reached with the read-only calendar token."""
     event = published_event_or_404(slug)
-    registration = calendar.registration_by_calendar_token(event, token)
+    registration = ical.registration_by_calendar_token(event, token)
     if registration is None:
         abort(404)
     response = conditional(
-        calendar.registration_version(registration, "ics"),
-        lambda: calendar.registration_ics(registration, base_url()),
+        ical.registration_version(registration, "ics"),
+        lambda: ical.registration_ics(registration, base_url()),
         CALENDAR_TYPE,
         f"{event.slug}-mein-programm.ics",
         PRIVATE_CACHE,
@@ -129,7 +131,7 @@ def frab_xml(slug: str) -> ResponseReturnValue:
     """Send the published programme as frab schedule XML."""
     event = published_event_or_404(slug)
     return conditional(
-        calendar.programme_version(event, "frab-xml"),
+        ical.programme_version(event, "frab-xml"),
         lambda: schedule_export.schedule_xml(event, base_url()),
         "application/xml; charset=utf-8",
         f"{event.slug}-schedule.xml",
@@ -141,7 +143,7 @@ def frab_json(slug: str) -> ResponseReturnValue:
     """Send the published programme as frab schedule JSON."""
     event = published_event_or_404(slug)
     return conditional(
-        calendar.programme_version(event, "frab-json"),
+        ical.programme_version(event, "frab-json"),
         lambda: schedule_export.schedule_json(event, base_url()),
         "application/json",
         f"{event.slug}-schedule.json",

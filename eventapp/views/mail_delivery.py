@@ -8,7 +8,7 @@ import threading
 from flask import Response, current_app
 
 from eventapp.extensions import db
-from eventapp.services import mail
+from eventapp.services.mail import outbox as mail
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from eventapp.extensions import db
 from eventapp.forms import EventForm, PersonForm, RoomForm
 from eventapp.models import Activity, Event, OrganiserRole, Person, Room
-from eventapp.services import DomainError, retention
-from eventapp.services.events import (
+from eventapp.services import DomainError
+from eventapp.services.programme.events import (
     EventValues,
     ValuesRefused,
     delete_room,
@@ -20,6 +20,7 @@ from eventapp.services.events import (
     save_person,
     save_room,
 )
+from eventapp.services.registration import retention
 from eventapp.timezones import DEFAULT_ZONE, to_local
 from eventapp.views.auth import role_required
 

@@ -15,7 +15,7 @@ from eventapp.extensions import db
 from eventapp.forms import ActivityForm
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, OrganiserRole, Room
 from eventapp.services import DomainError
-from eventapp.services.programme import (
+from eventapp.services.programme.checks import (
     ActivityRefused,
     ActivityValues,
     create_activity,
@@ -23,7 +23,7 @@ from eventapp.services.programme import (
     split_names,
     update_activity,
 )
-from eventapp.services.scheduling import day_grids, event_conflicts
+from eventapp.services.programme.scheduling import day_grids, event_conflicts
 from eventapp.timezones import to_local
 from eventapp.views.auth import role_required
 from eventapp.views.organiser import bp, event_or_404

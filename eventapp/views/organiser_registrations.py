@@ -25,8 +25,8 @@ from eventapp.models import (
     RegistrationStatus,
 )
 from eventapp.services import DomainError
-from eventapp.services import registration_lists as lists
-from eventapp.services import registrations as service
+from eventapp.services.registration import lists
+from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
 from eventapp.views.registration import participant_from, prepare_form, resolve_network
 from eventapp.views.registration_helpers import read_choices, slot_groups

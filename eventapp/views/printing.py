@@ -23,8 +23,10 @@ from flask_login import current_user
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole, PrintJob, PrintJobStatus
 from eventapp.printing_forms import BadgeBatchForm, CalibrationForm, DocumentForm
-from eventapp.services import DomainError, calibration, print_jobs, programme_booklet
-from eventapp.services.badge_layouts import LAYOUTS
+from eventapp.services import DomainError
+from eventapp.services.printing import calibration, programme_booklet
+from eventapp.services.printing import jobs as print_jobs
+from eventapp.services.printing.badge_layouts import LAYOUTS
 from eventapp.views.auth import role_required
 
 bp = Blueprint(

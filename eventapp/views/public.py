@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityPerson, Event, Room
-from eventapp.services.scheduling import programme_days
+from eventapp.services.programme.scheduling import programme_days
 
 bp = Blueprint("public", __name__)
 

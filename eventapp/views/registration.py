@@ -30,9 +30,9 @@ from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
 from eventapp.log_redaction import install_werkzeug_filter
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services import DomainError
-from eventapp.services import registrations as service
-from eventapp.services.registration_data import data_copy
-from eventapp.services.tokens import calendar_token_for
+from eventapp.services.registration import registrations as service
+from eventapp.services.registration.data_copy import data_copy
+from eventapp.services.registration.tokens import calendar_token_for
 from eventapp.views.mail_delivery import deliver_mail_after_commit
 from eventapp.views.public import published_event_or_404
 from eventapp.views.registration_helpers import (

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from eventapp.models import EnrolmentStatus, Event, Registration
-from eventapp.services import registrations as service
-from eventapp.services.waitlist import event_waitlist_position, waitlist_position
+from eventapp.services.registration import registrations as service
+from eventapp.services.registration.waitlist import event_waitlist_position, waitlist_position
 
 SLOT_PREFIX = "slot-"
 

@@ -15,7 +15,9 @@ from typing import Any
 from flask import render_template
 from flask_babel import force_locale
 
-STATIC = Path(__file__).resolve().parent.parent.parent / "static"
+from eventapp import ROOT
+
+STATIC = ROOT / "static"
 PRINT_CSS = STATIC / "css" / "print"
 
 # Font stack shared by all printed documents: DejaVu for Latin, Greek and Cyrillic, Noto for the

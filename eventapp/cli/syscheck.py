@@ -19,7 +19,7 @@ def missing_pdf_parts() -> list[str]:
         import weasyprint  # noqa: F401
     except OSError as error:
         missing.append(f"Pango for WeasyPrint ({error})")
-    from eventapp.services.text_fit import FONT_DIR, FONT_FILES
+    from eventapp.services.printing.text_fit import FONT_DIR, FONT_FILES
 
     for name in FONT_FILES.values():
         if not (FONT_DIR / name).exists():

@@ -25,7 +25,7 @@ from eventapp.models import (
     RegistrationStatus,
     Room,
 )
-from eventapp.services.calendar import MAIL_ATTACHMENT_TYPE, registration_ics
+from eventapp.services.calendar.ical import MAIL_ATTACHMENT_TYPE, registration_ics
 from eventapp.timezones import format_local, utcnow
 
 MAIL_KIND = "activity_changed"
@@ -196,7 +196,7 @@ def recipients(activity: Activity) -> list[Registration]:
 
 
 def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str], base_url: str) -> int:
-    from eventapp.services.mail import queue_mail
+    from eventapp.services.mail.outbox import queue_mail
 
     event = activity.event
     sent = 0

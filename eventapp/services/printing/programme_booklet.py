@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityPerson, Event, Room
-from eventapp.services.documents import render_pdf
+from eventapp.services.printing.documents import render_pdf
 from eventapp.timezones import to_local
 
 # Rooms beyond this many put the day at a glance on a landscape page.

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Event, PrinterCalibration
 from eventapp.services import DomainError
-from eventapp.services.badge_layouts import LAYOUTS, BadgeLayout
-from eventapp.services.badges import Offset
-from eventapp.services.documents import render_pdf
+from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout
+from eventapp.services.printing.badges import Offset
+from eventapp.services.printing.documents import render_pdf
 
 # Larger shifts mean the wrong paper or layout, not a printer to correct.
 MAX_OFFSET_MM = 20.0

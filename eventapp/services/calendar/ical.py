@@ -28,7 +28,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
-from eventapp.services.calendar_store import (
+from eventapp.services.calendar.store import (
     VEVENT_CACHE,
     StoredVevent,
     load_entries,
@@ -340,7 +340,7 @@ def registration_ics(registration: Registration, base_url: str) -> bytes:
 
 def registration_by_calendar_token(event: Event, token: str) -> Registration | None:
     """Find the registration whose read-only calendar token this is (only for this event)."""
-    from eventapp.services.tokens import token_hash
+    from eventapp.services.registration.tokens import token_hash
 
     if not token or len(token) > 100:
         return None

@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, OutboxMail, Registration
-from eventapp.services import calendar, mail
+from eventapp.services.calendar import ical
+from eventapp.services.mail import outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,16 @@ def resend_url(registration: Registration) -> str:
 def calendar_attachment(registration: Registration) -> list[tuple[str, str, bytes]]:
     """Return the personal calendar as an attachment (none while it cannot be built)."""
     try:
-        payload = calendar.registration_ics(registration, current_app.config["PUBLIC_BASE_URL"])
+        payload = ical.registration_ics(registration, current_app.config["PUBLIC_BASE_URL"])
     except NotImplementedError:
         return []
     name = f"{registration.event.slug}-mein-programm.ics"
-    return [(name, calendar.MAIL_ATTACHMENT_TYPE, payload)]
+    return [(name, ical.MAIL_ATTACHMENT_TYPE, payload)]
 
 
 def _choices(registration: Registration) -> list[dict[str, Any]]:
     """Return the active choices with status and place in line, in programme order."""
-    from eventapp.services.waitlist import waitlist_position
+    from eventapp.services.registration.waitlist import waitlist_position
 
     rows = []
     active = [e for e in registration.enrolments if e.status != EnrolmentStatus.CANCELLED]
@@ -61,7 +62,7 @@ def _choices(registration: Registration) -> list[dict[str, Any]]:
 
 def _text(registration: Registration, template: str, **context: Any) -> str:
     """Render a mail's text in the person's language."""
-    from eventapp.services.waitlist import event_waitlist_position
+    from eventapp.services.registration.waitlist import event_waitlist_position
 
     with force_locale(registration.language or "de"):
         return render_template(
@@ -93,7 +94,7 @@ def _send(
     """Render a mail in the person's language and put it in the outbox."""
     text = _text(registration, template, **context)
     attachments = calendar_attachment(registration) if with_calendar else []
-    mail.queue_mail(
+    outbox.queue_mail(
         registration.email,
         _subject(registration, subject),
         text,
@@ -113,7 +114,7 @@ def _queue(
     manage_url: str | None = None,
 ) -> None:
     """Put a mail in the outbox now; its text and calendar are rendered after commit."""
-    mail.queue_for_rendering(
+    outbox.queue_for_rendering(
         registration.email,
         _subject(registration, subject),
         {"template": template, "with_calendar": with_calendar, "manage_url": manage_url},
@@ -130,7 +131,7 @@ _MAIL_DATA = (
 )
 
 
-@mail.preloader
+@outbox.preloader
 def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
     """Load the registrations of a batch of queued mails in one go (not one query set each)."""
     ids = {m.registration_id for m in batch if m.kind in QUEUED_KINDS and m.registration_id}
@@ -140,24 +141,24 @@ def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
     return list(db.session.scalars(query))
 
 
-@mail.renderer("registration")
-@mail.renderer("registration_changed")
-@mail.renderer("cancellation")
-@mail.renderer("manage_link")
-def render_queued(outbox: OutboxMail) -> bytes | None:
+@outbox.renderer("registration")
+@outbox.renderer("registration_changed")
+@outbox.renderer("cancellation")
+@outbox.renderer("manage_link")
+def render_queued(queued: OutboxMail) -> bytes | None:
     """Build a queued mail from the registration as it is now (None if it is gone)."""
     registration = (
-        db.session.get(Registration, outbox.registration_id, options=_MAIL_DATA)
-        if outbox.registration_id is not None
+        db.session.get(Registration, queued.registration_id, options=_MAIL_DATA)
+        if queued.registration_id is not None
         else None
     )
-    data = outbox.render_data or {}
+    data = queued.render_data or {}
     if registration is None or "template" not in data:
         return None
     text = _text(registration, data["template"], manage_url=data.get("manage_url"))
     attachments = calendar_attachment(registration) if data.get("with_calendar") else []
-    return mail.build_message(
-        current_app.config["MAIL_FROM"], outbox.recipient, outbox.subject, text, None, attachments
+    return outbox.build_message(
+        current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from eventapp.models import Activity, ActivityKind, Event, Person
-from eventapp.services.calendar import activity_url, clean_text, published_activities
+from eventapp.services.calendar.ical import activity_url, clean_text, published_activities
 from eventapp.timezones import local_day_bounds, to_local
 
 SCHEDULE_VERSION = "1.0"

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from eventapp.extensions import db
 from eventapp.models import MailStatus, OutboxMail
-from eventapp.services.mail import deliver_pending
+from eventapp.services.mail.outbox import deliver_pending
 
 
 @click.command("send-mail")

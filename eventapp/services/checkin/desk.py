@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from eventapp.extensions import db
 from eventapp.models import Event, Registration, RegistrationStatus
 from eventapp.services import DomainError
-from eventapp.services.badges import sort_registrations
+from eventapp.services.printing.badges import sort_registrations
 
 SEARCH_LIMIT = 50
 

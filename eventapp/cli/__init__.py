@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from eventapp import print_cli
+from eventapp.cli import printing
+from eventapp.cli.mail import send_mail
 from eventapp.extensions import db
-from eventapp.mail_commands import send_mail
 from eventapp.models import Organiser, OrganiserRole
 
 
@@ -21,13 +21,13 @@ def register(app: Flask) -> None:
     """Add the project's commands to the app's CLI."""
     # Imported with the app, not with this module: `eventapp badges` starts its rendering
     # processes before the app (and the programme services the demo needs) are loaded.
-    from eventapp.seed import seed_demo_command
+    from eventapp.demo.event import seed_demo_command
 
     app.cli.add_command(create_organiser)
     app.cli.add_command(send_mail)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_personal_data)
-    print_cli.register(app)
+    printing.register(app)
 
 
 @click.command("create-organiser")
@@ -70,7 +70,7 @@ def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> 
 @with_appcontext
 def purge_personal_data() -> None:
     """Delete personal data as the privacy notice promises (run daily, e.g. from cron)."""
-    from eventapp.services.retention import RETENTION_MONTHS, purge_personal_data
+    from eventapp.services.registration.retention import RETENTION_MONTHS, purge_personal_data
     from eventapp.timezones import utcnow
 
     report = purge_personal_data(utcnow())
@@ -98,4 +98,4 @@ def main() -> None:
 
 
 # Found without loading the app first: badge rendering processes start before it loads.
-main.add_command(print_cli.badges_command)
+main.add_command(printing.badges_command)

@@ -22,15 +22,17 @@ from eventapp.models import (
     PersonRole,
     Room,
 )
-from eventapp.services import DomainError, calendar, change_notices
-from eventapp.services.registrations import change_capacity
-from eventapp.services.scheduling import (
+from eventapp.services import DomainError
+from eventapp.services.calendar import ical
+from eventapp.services.mail import change_notices
+from eventapp.services.programme.scheduling import (
     Conflict,
     ConflictKind,
     Slot,
     find_conflicts,
     slot_of,
 )
+from eventapp.services.registration.registrations import change_capacity
 from eventapp.timezones import from_local, to_local, utcnow
 
 
@@ -320,7 +322,7 @@ def _store_feed_entries(activity: Activity) -> None:
     """Store a published activity's VEVENTs with the save, so no feed request has to build them."""
     if activity.published:
         config = current_app.config
-        calendar.store_vevents(activity, config["PUBLIC_BASE_URL"], config["LANGUAGES"])
+        ical.store_vevents(activity, config["PUBLIC_BASE_URL"], config["LANGUAGES"])
 
 
 def delete_activity(activity: Activity) -> None:

@@ -86,8 +86,14 @@ def _progress(job_id: int, done: int) -> None:
 
 def _render(job: PrintJob) -> tuple[bytes, list[int]]:
     """Render the job's document; return the PDF and the registrations to mark printed."""
-    from eventapp.services import badge_rendering, badges, calibration, day_lists, programme_booklet
-    from eventapp.services.badge_layouts import LAYOUTS
+    from eventapp.services.printing import (
+        badge_rendering,
+        badges,
+        calibration,
+        day_lists,
+        programme_booklet,
+    )
+    from eventapp.services.printing.badge_layouts import LAYOUTS
 
     params = job.parameters or {}
     event = job.event
@@ -219,7 +225,7 @@ def _worker_gone(job: PrintJob) -> bool:
 
 def _give_back_claim(job: PrintJob) -> None:
     """Count the badges an unfinished job had claimed as not printed again."""
-    from eventapp.services.badges import unmark_printed
+    from eventapp.services.printing.badges import unmark_printed
 
     if job.marked_ids and job.marks_undone_at is None:
         unmark_printed(job.event, job.marked_ids)
@@ -228,7 +234,7 @@ def _give_back_claim(job: PrintJob) -> None:
 
 def undo_marks(job: PrintJob) -> int:
     """Take back the printed marks this job set; return how many registrations changed."""
-    from eventapp.services.badges import unmark_printed
+    from eventapp.services.printing.badges import unmark_printed
 
     if job.marks_undone_at is not None or not job.marked_ids:
         raise DomainError(_("Für diesen Auftrag gibt es nichts zurückzunehmen."))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from eventapp.services.badge_layouts import TextFit
+from eventapp.services.printing.badge_layouts import TextFit
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}

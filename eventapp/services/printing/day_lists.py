@@ -21,8 +21,8 @@ from eventapp.models import (
     Room,
 )
 from eventapp.services import DomainError
-from eventapp.services.badges import german_sort_key, network_text
-from eventapp.services.documents import render_pdf
+from eventapp.services.printing.badges import german_sort_key, network_text
+from eventapp.services.printing.documents import render_pdf
 from eventapp.timezones import to_local
 
 

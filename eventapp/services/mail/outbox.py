@@ -201,7 +201,7 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
     """Load mails (rendering the deferred ones) in a read transaction that holds no write lock."""
     if not ids:
         return []
-    import eventapp.services.registration_mail  # noqa: F401  (registers renderers, preloaders)
+    import eventapp.services.mail.registration_mail  # noqa: F401  (registers renderers, preloaders)
 
     db.session.commit()  # what came before is settled; the read below starts afresh
     with read_only():
@@ -325,7 +325,7 @@ def deliver_pending(
 ) -> dict[str, int]:
     """Send due mails (all, or only the given ids); failures wait with growing pauses."""
     if ids is None:  # the periodic run also mails change notices whose quiet time is over
-        from eventapp.services.change_notices import flush_change_notices
+        from eventapp.services.mail.change_notices import flush_change_notices
 
         flush_change_notices()
     return send_claimed(config, _outgoing(_claim(config, limit, ids)))

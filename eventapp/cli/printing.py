@@ -61,8 +61,8 @@ def badges_command(
     output: str,
 ) -> None:
     """Print badges of the confirmed registrations onto a label sheet layout."""
-    from eventapp.services import badge_rendering, badges, calibration
-    from eventapp.services.badge_layouts import LAYOUTS
+    from eventapp.services.printing import badge_rendering, badges, calibration
+    from eventapp.services.printing.badge_layouts import LAYOUTS
     from eventapp.timezones import utcnow
 
     if layout not in LAYOUTS:
@@ -111,7 +111,7 @@ def _app_context(ctx: click.Context) -> AbstractContextManager[object]:
 @with_appcontext
 def programme_command(slug: str, lang: str, output: str) -> None:
     """Print the programme booklet (tagged PDF) in German or English."""
-    from eventapp.services import programme_booklet
+    from eventapp.services.printing import programme_booklet
 
     _write(output, programme_booklet.render_programme(_event(slug), lang))
 
@@ -124,7 +124,7 @@ def programme_command(slug: str, lang: str, output: str) -> None:
 @with_appcontext
 def sign_in_command(slug: str, activity_id: int | None, lang: str, output: str) -> None:
     """Print sign-in sheets (Teilnehmerlisten) for the activities with enrolment."""
-    from eventapp.services import day_lists
+    from eventapp.services.printing import day_lists
 
     _write(output, day_lists.render_sign_in_sheets(_event(slug), lang, activity_id))
 
@@ -136,7 +136,7 @@ def sign_in_command(slug: str, activity_id: int | None, lang: str, output: str) 
 @with_appcontext
 def door_signs_command(slug: str, lang: str, output: str) -> None:
     """Print door signs: one landscape A4 page per room with its activities of the day."""
-    from eventapp.services import day_lists
+    from eventapp.services.printing import day_lists
 
     _write(output, day_lists.render_door_signs(_event(slug), lang))
 
@@ -146,6 +146,6 @@ def door_signs_command(slug: str, lang: str, output: str) -> None:
 @with_appcontext
 def print_job_command(job_id: int) -> None:
     """Run one queued print job (started by the organiser pages in a separate process)."""
-    from eventapp.services import print_jobs
+    from eventapp.services.printing import jobs as print_jobs
 
     print_jobs.run_job(job_id)

@@ -12,7 +12,7 @@ from eventapp.extensions import db
 from eventapp.labels import FEDERAL_STATES
 from eventapp.models import Event, Network, ParticipantRole, Registration
 from eventapp.services import DomainError
-from eventapp.services import registrations as service
+from eventapp.services.registration import registrations as service
 
 FIRST_NAMES = [
     "Anna",

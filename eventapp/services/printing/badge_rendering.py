@@ -25,8 +25,8 @@ from flask_babel import gettext as _
 
 from eventapp.models import Event, ParticipantRole, Registration
 from eventapp.services import DomainError
-from eventapp.services.badge_layouts import BadgeLayout
-from eventapp.services.badges import (
+from eventapp.services.printing.badge_layouts import BadgeLayout
+from eventapp.services.printing.badges import (
     NO_OFFSET,
     Badge,
     Geometry,
@@ -41,9 +41,9 @@ from eventapp.services.badges import (
     place,
     prepare_badge,
 )
-from eventapp.services.checkin_qr import checkin_qr_png
-from eventapp.services.documents import html_to_pdf, local_fetcher, render_html, stylesheet
-from eventapp.services.text_fit import FittedText, size_class
+from eventapp.services.printing.checkin_qr import checkin_qr_png
+from eventapp.services.printing.documents import html_to_pdf, local_fetcher, render_html, stylesheet
+from eventapp.services.printing.text_fit import FittedText, size_class
 
 # At most about this many badges go into one rendered chunk (memory per rendering process).
 CHUNK_BADGES = 500

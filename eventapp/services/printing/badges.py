@@ -18,8 +18,8 @@ from sqlalchemy.orm import selectinload
 from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import Event, ParticipantRole, Registration, RegistrationStatus
-from eventapp.services.badge_layouts import BadgeLayout
-from eventapp.services.text_fit import PT_PER_MM, FittedText, fit_text
+from eventapp.services.printing.badge_layouts import BadgeLayout
+from eventapp.services.printing.text_fit import PT_PER_MM, FittedText, fit_text
 
 # Gap in mm between the names column and the QR code, and between stacked blocks.
 GAP_MM = 1.5

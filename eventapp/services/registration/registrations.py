@@ -21,10 +21,16 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
-from eventapp.services import DomainError, waitlist
-from eventapp.services import registration_mail as notices
-from eventapp.services.checkin_qr import checkin_qr_png
-from eventapp.services.tokens import calendar_token_for, new_checkin_code, new_token, token_hash
+from eventapp.services import DomainError
+from eventapp.services.mail import registration_mail as notices
+from eventapp.services.printing.checkin_qr import checkin_qr_png
+from eventapp.services.registration import waitlist
+from eventapp.services.registration.tokens import (
+    calendar_token_for,
+    new_checkin_code,
+    new_token,
+    token_hash,
+)
 from eventapp.timezones import utcnow
 
 ACTIVE = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED)

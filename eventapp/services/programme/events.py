@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityPerson, Event, Person, Room
 from eventapp.services import DomainError
-from eventapp.services.registrations import change_event_capacity
+from eventapp.services.registration.registrations import change_event_capacity
 from eventapp.timezones import from_local, is_valid_zone, utcnow
 
 # First path segments the site itself uses; an event slug must not take them.

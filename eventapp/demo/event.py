@@ -9,10 +9,10 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from eventapp.demo.networks import AWARD_WINNERS_2014, NETWORK_DIRECTORY
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityKind, Event, Network, Person, Room
-from eventapp.seed_networks import AWARD_WINNERS_2014, NETWORK_DIRECTORY
-from eventapp.services.programme import ActivityValues, create_activity
+from eventapp.services.programme.checks import ActivityValues, create_activity
 from eventapp.timezones import DEFAULT_ZONE, from_local, to_local, utcnow
 
 DEMO_SLUG = "innovationstag-2014"
@@ -389,7 +389,7 @@ def seed_demo_command(if_empty: bool, day: object, participants: int) -> None:
         f"{result.networks} networks added."
     )
     if participants:
-        from eventapp.demo_participants import create_participants
+        from eventapp.demo.participants import create_participants
 
         with click.progressbar(length=participants, label="Registering participants") as bar:
             # The callback receives how many people are registered so far.

@@ -1,0 +1,1 @@
+"""The demo Innovationstag: event, rooms, programme, networks and participants."""

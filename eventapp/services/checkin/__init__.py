@@ -1,0 +1,1 @@
+"""The badge desk on the day: finding people and checking them in."""

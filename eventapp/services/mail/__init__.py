@@ -1,0 +1,1 @@
+"""Mail: the outbox and its delivery, and the mails the registration and programme rules write."""

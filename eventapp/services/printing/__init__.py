@@ -1,0 +1,1 @@
+"""Printed documents: badges, layouts, calibration, booklet, lists, signs and print jobs."""

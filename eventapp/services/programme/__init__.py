@@ -1,0 +1,1 @@
+"""The programme: events, rooms, activities, the timetable and its conflict checks."""

@@ -1,0 +1,1 @@
+"""Registrations: taking and changing places, the waiting list, lists, data copies, retention."""
