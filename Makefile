@@ -29,16 +29,17 @@ check-system: $(VENV)/.installed
 	@$(BIN)/python -m eventapp.cli.syscheck
 
 ## make run: install, migrate, load the demo Innovationstag on first start, serve on http://$(HOST):$(PORT)
+## with the worker (mail, change notices, print jobs) beside it; Ctrl-C stops both
 run: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
 	$(BIN)/eventapp seed-demo --if-empty
-	$(BIN)/eventapp run --host $(HOST) --port $(PORT)
+	$(BIN)/python -m eventapp.cli.supervise $(BIN)/eventapp run --host $(HOST) --port $(PORT)
 
-## make serve: the same app under gunicorn with several workers
+## make serve: the same app under gunicorn with several workers, and the worker beside it
 serve: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
 	$(BIN)/eventapp seed-demo --if-empty
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
+	$(BIN)/python -m eventapp.cli.supervise $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
 
 ## make test: install test dependencies and run the suite
 test: $(VENV)/.installed-test compile-translations

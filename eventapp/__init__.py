@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import AnonymousUserMixin
 
 from eventapp import config as settings
-from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate, task_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -27,7 +27,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    register_logging(app)
     register_extensions(app)
+    register_background_work(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -140,6 +142,25 @@ def register_extensions(app: Flask) -> None:
         write_intent.set(True)
 
 
+def register_logging(app: Flask) -> None:
+    """Keep manage-link tokens (they travel in the path) out of the server's log."""
+    from eventapp.log_redaction import install_werkzeug_filter
+
+    install_werkzeug_filter()
+
+
+def register_background_work(app: Flask) -> None:
+    """Bind the task queue, queue tasks after each commit, and register the mail renderers."""
+    from flask_sqlalchemy.session import Session
+
+    from eventapp import queueing
+    from eventapp.services.mail import register_renderers
+
+    task_queue.init_app(app)
+    queueing.install_session_hooks(Session)
+    register_renderers()
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount the public site, the organiser area, exports and login."""
     from eventapp.views import auth, checkin, organiser, public
@@ -156,8 +177,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration.bp)
     app.register_blueprint(registration_details.bp)
     app.register_blueprint(organiser_registrations.bp)
-    from eventapp.views import printing
+    from eventapp.views import mail, printing
 
+    app.register_blueprint(mail.bp)
     app.register_blueprint(printing.bp)
     app.register_blueprint(printing.public_bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.

@@ -61,17 +61,24 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,
     # Attempts before a mail is marked failed.
     "MAIL_MAX_ATTEMPTS": 8,
-    # Render and deliver queued mail right after the request that wrote it commits. Under heavy
-    # load switch it off and run `eventapp send-mail --watch`, which renders and sends in batches.
-    "MAIL_SEND_AFTER_COMMIT": True,
+    # Seconds before the first new attempt at a mail the server refused; each further wait is
+    # four times longer, up to an hour.
+    "MAIL_RETRY_DELAY": 30,
     # Seconds without further edits before activity-change notices are mailed (one per edit run).
     "CHANGE_NOTICE_DELAY": 600,
     # Largest request body in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    # Render print jobs inside the request instead of a separate process (tests only).
-    "PRINT_JOBS_INLINE": False,
+    # Task queue of the worker (`eventapp worker`): empty means a SQLite file in instance/ (one
+    # machine); redis://host:6379/1 or postgresql://… when several hosts share the work.
+    "TASK_QUEUE_URL": "",
+    # Run each task at once in the process that queues it, instead of in the worker (tests only).
+    "TASK_QUEUE_IMMEDIATE": False,
+    # Tasks one worker runs at the same time (threads): a long print job does not hold up mail.
+    "WORKER_THREADS": 3,
     # Processes that render badge sheets in parallel.
     "PRINT_PROCESSES": 2,
+    # Days a finished print job's PDF is kept for download.
+    "PRINT_FILE_DAYS": 7,
     # Check form tokens against cross-site requests (only load tests switch this off).
     "WTF_CSRF_ENABLED": True,
     # Version of the privacy notice a registration consents to (stored with the consent).
@@ -86,6 +93,9 @@ INT_KEYS = {
     "MAIL_TIMEOUT",
     "MAIL_MAX_ATTEMPTS",
     "PRINT_PROCESSES",
+    "MAIL_RETRY_DELAY",
+    "WORKER_THREADS",
+    "PRINT_FILE_DAYS",
 }
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
@@ -93,8 +103,7 @@ BOOL_KEYS = {
     "RATELIMIT_SWALLOW_ERRORS",
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
-    "MAIL_SEND_AFTER_COMMIT",
-    "PRINT_JOBS_INLINE",
+    "TASK_QUEUE_IMMEDIATE",
 }
 
 

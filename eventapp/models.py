@@ -495,6 +495,10 @@ class OutboxMail(TimestampMixin, db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set (and committed) just before the message is handed to the mail server, cleared when
+    # the attempt is recorded: a mail still marked when its lease is over may have left, so it is
+    # never sent again on its own (an organiser decides).
+    delivery_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ActivityChangeNotice(db.Model):
@@ -559,7 +563,7 @@ class PrintJobStatus(enum.StrEnum):
 
 
 class PrintJob(TimestampMixin, db.Model):
-    """A document rendered in a separate process; its progress is polled, its result kept."""
+    """A document rendered by the worker; its progress is polled, its PDF kept in the database."""
 
     __tablename__ = "print_job"
     __table_args__ = (sa.Index("ix_print_job_event_created", "event_id", "created_at"),)
@@ -575,8 +579,6 @@ class PrintJob(TimestampMixin, db.Model):
     )
     done: Mapped[int] = mapped_column(sa.Integer, default=0)
     total: Mapped[int] = mapped_column(sa.Integer, default=0)
-    # PDF file below instance/print-jobs/ once done.
-    result_path: Mapped[str] = mapped_column(sa.String(300), default="")
     error: Mapped[str] = mapped_column(sa.Text, default="")
     # Registrations this job marked as printed, so the mark can be undone.
     marked_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -586,12 +588,39 @@ class PrintJob(TimestampMixin, db.Model):
     )
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The process rendering the job, so a page served on the same host sees when it has died.
-    worker_host: Mapped[str] = mapped_column(sa.String(255), default="")
-    worker_pid: Mapped[int | None] = mapped_column(sa.Integer)
+    # Renewed every few seconds while a worker renders the job; a stale one means the worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How often a worker started rendering it (a job lost twice is given up).
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     event: Mapped[Event] = relationship()
     created_by: Mapped[Organiser | None] = relationship()
+    file: Mapped[PrintJobFile | None] = relationship(
+        back_populates="job", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+    @property
+    def unfinished(self) -> bool:
+        """Tell whether the job still waits or runs."""
+        return self.status in {PrintJobStatus.QUEUED, PrintJobStatus.RUNNING}
+
+
+class PrintJobFile(db.Model):
+    """A finished print job's PDF, kept in the database so every host can serve it."""
+
+    __tablename__ = "print_job_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("print_job.id", ondelete="CASCADE"), unique=True
+    )
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    size: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The file is deleted after this moment (PRINT_FILE_DAYS after it was made).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    job: Mapped[PrintJob] = relationship(back_populates="file")
 
 
 class PrinterCalibration(db.Model):

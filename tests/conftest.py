@@ -65,6 +65,9 @@ def base_test_config(database_url: str, instance: Path) -> dict[str, Any]:
         "MAIL_BACKEND": "file",
         "MAIL_FILE_DIR": str(instance / "mail"),
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        # Tasks run where they are queued, right after the commit; tests of the worker itself
+        # switch this off and start a real one.
+        "TASK_QUEUE_IMMEDIATE": True,
     }
 
 
@@ -101,9 +104,6 @@ def app(
     with application.app_context():
         clear_tables()
     yield application
-    for thread in threading.enumerate():  # let mail sent after a request finish with the engine
-        if thread.name == "mail-after-commit":
-            thread.join(timeout=10)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -86,6 +86,12 @@ def later(minutes: int = 11) -> Any:
     return utcnow() + timedelta(minutes=minutes)
 
 
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    """Keep the mails queued (no worker runs here), so their text can be read."""
+    return {"TASK_QUEUE_IMMEDIATE": False}
+
+
 def change_mails() -> list[OutboxMail]:
     """Return the queued change mails."""
     return list(
@@ -206,14 +212,15 @@ def test_title_only_change_and_unpublished_activity_send_nothing(ctx: Flask) -> 
 
 
 @pytest.mark.parametrize("app_config", [{"CHANGE_NOTICE_DELAY": 0}])
-def test_delivery_run_turns_due_notices_into_mail(ctx: Flask) -> None:
-    from eventapp.services.mail.outbox import deliver_pending
+def test_workers_sweep_turns_due_notices_into_mail(ctx: Flask) -> None:
+    from eventapp.tasks import sweep
 
     data = setup_workshop()
     move(data["workshop"], "11:00", "12:00")
-    counts = deliver_pending(ctx.config)
-    assert counts["sent"] == 2
-    assert all(m.sent_at is not None for m in change_mails())
+    sweep()
+    mails = change_mails()
+    assert len(mails) == 2
+    assert all(m.sent_at is not None for m in mails)
 
 
 def test_organiser_sees_who_was_told(staff_client: FlaskClient, app: Flask) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
+from datetime import timedelta
 
-import pytest
 from flask import Flask
 
 from eventapp.extensions import db
@@ -62,7 +59,6 @@ def test_batches_of_new_badges_started_at_once_get_different_people(app: Flask, 
     assert printed(ids) == set(ids)
 
 
-@pytest.mark.parametrize("app_config", [{"PRINT_JOBS_INLINE": True}])
 def test_failed_batch_of_new_badges_gives_its_claim_back(ctx: Flask) -> None:
     event_id, ids = people(3)
     job = PrintJob(
@@ -78,59 +74,70 @@ def test_failed_batch_of_new_badges_gives_its_claim_back(ctx: Flask) -> None:
     assert printed(ids) == set()
 
 
-def test_job_whose_process_died_fails_at_once_and_gives_its_claim_back(ctx: Flask) -> None:
-    event_id, ids = people(2)
-    ended = subprocess.Popen(["true"])  # a process id that no longer runs
-    ended.wait()
+def running_job(event_id: int, beat_age: timedelta, attempts: int = 1) -> PrintJob:
+    """Store a running badge job whose last heartbeat is beat_age old, with claimed badges."""
     job = PrintJob(
-        event_id=event_id, kind="badges", status=PrintJobStatus.RUNNING,
-        worker_host=socket.gethostname(), worker_pid=ended.pid,
+        event_id=event_id, kind="badges", status=PrintJobStatus.RUNNING, attempts=attempts,
+        parameters={"layout": "a4-10", "only_new": True, "mark": True},
+        heartbeat_at=utcnow() - beat_age,
     )  # fmt: skip
     db.session.add(job)
     db.session.flush()
     job.marked_ids = badges.claim_unprinted(db.session.get(Event, event_id), utcnow())
     db.session.commit()
-    assert printed(ids) == set(ids)
-
-    assert print_jobs.expire_if_stale(job)
-    db.session.commit()
-    assert job.status == PrintJobStatus.FAILED
-    assert printed(ids) == set()
-
-
-def running_job(event_id: int, host: str, pid: int) -> PrintJob:
-    """Store a job that a process (host, pid) is rendering."""
-    job = PrintJob(
-        event_id=event_id, kind="badges", status=PrintJobStatus.RUNNING,
-        worker_host=host, worker_pid=pid,
-    )  # fmt: skip
-    db.session.add(job)
-    db.session.commit()
     return job
 
 
-@pytest.mark.parametrize(
-    ("command", "gone"),
-    [
-        # A print worker still at work.
-        ([sys.executable, "-c", "import time; time.sleep(30)", "eventapp.print_worker"], False),
-        # A live process that is no print worker: the worker's process id was used again.
-        (["sleep", "30"], True),
-    ],
-)
-def test_job_of_a_live_process_on_this_host(ctx: Flask, command: list[str], gone: bool) -> None:
-    event_id, _ids = people(1)
-    with subprocess.Popen(command) as process:
-        try:
-            job = running_job(event_id, socket.gethostname(), process.pid)
-            assert print_jobs.expire_if_stale(job) is gone
-        finally:
-            process.kill()
+def test_job_with_a_fresh_heartbeat_is_left_alone(ctx: Flask) -> None:
+    event_id, ids = people(2)
+    job = running_job(event_id, timedelta(seconds=3))
+    assert print_jobs.recover_lost_jobs() == []
+    db.session.expire_all()
+    assert job.status == PrintJobStatus.RUNNING
+    assert printed(ids) == set(ids)
 
 
-def test_job_rendered_on_another_host_counts_as_lost_only_after_a_while(ctx: Flask) -> None:
+def test_job_whose_worker_died_is_queued_again_with_its_claim_given_back(ctx: Flask) -> None:
+    event_id, ids = people(2)
+    job = running_job(event_id, print_jobs.LOST_AFTER + timedelta(seconds=1))
+    assert print_jobs.recover_lost_jobs() == [job.id]
+    db.session.expire_all()
+    assert job.status == PrintJobStatus.QUEUED
+    assert job.marked_ids == [] and job.marks_undone_at is None
+    assert printed(ids) == set()  # the new start claims them afresh
+    assert print_jobs.recover_lost_jobs() == []  # taken once, not twice
+
+
+def test_job_lost_twice_fails_with_a_reason(ctx: Flask) -> None:
+    event_id, ids = people(2)
+    job = running_job(event_id, print_jobs.LOST_AFTER * 2, attempts=print_jobs.MAX_ATTEMPTS)
+    assert print_jobs.recover_lost_jobs() == []
+    db.session.expire_all()
+    assert job.status == PrintJobStatus.FAILED
+    assert "unterbrochen" in job.error
+    assert printed(ids) == set()
+
+
+def test_recovered_job_then_runs_to_the_end(ctx: Flask) -> None:
+    event_id, ids = people(3)
+    job = running_job(event_id, print_jobs.LOST_AFTER * 2)
+    (job_id,) = print_jobs.recover_lost_jobs()
+    print_jobs.run_job(job_id)
+    db.session.expire_all()
+    assert job.status == PrintJobStatus.DONE and job.attempts == 2
+    assert sorted(job.marked_ids) == ids and printed(ids) == set(ids)
+    stored = print_jobs.job_file(job)
+    assert stored is not None and stored.content.startswith(b"%PDF")
+
+
+def test_print_files_expire(ctx: Flask) -> None:
     event_id, _ids = people(1)
-    job = running_job(event_id, "another-host", 1)
-    assert not print_jobs.expire_if_stale(job)
-    job.created_at = utcnow() - print_jobs.STALE_AFTER
-    assert print_jobs.expire_if_stale(job)
+    job = PrintJob(event_id=event_id, kind="programme", status=PrintJobStatus.QUEUED)
+    db.session.add(job)
+    db.session.commit()
+    print_jobs.run_job(job.id)
+    assert print_jobs.job_file(job) is not None
+    assert print_jobs.expire_files(utcnow() + timedelta(days=6)) == 0
+    assert print_jobs.expire_files(utcnow() + timedelta(days=8)) == 1
+    db.session.commit()
+    assert print_jobs.job_file(job) is None

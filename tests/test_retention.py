@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,10 +10,20 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from eventapp.extensions import db
-from eventapp.models import Enrolment, OutboxMail, PrintJob, PrintJobStatus, Registration
+from eventapp.models import (
+    Enrolment,
+    OutboxMail,
+    PrintJob,
+    PrintJobFile,
+    PrintJobStatus,
+    Registration,
+)
 from eventapp.services.mail.outbox import queue_mail
 from eventapp.services.registration.retention import months_after, purge_personal_data
+from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration
+
+DAY = timedelta(days=1)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -29,12 +39,12 @@ def people_at(day: date, slug: str, tmp_path: Path) -> int:
     db.session.add(Enrolment(registration=person, activity=workshop, status="confirmed"))
     db.session.flush()
     queue_mail(person.email, "Ihre Anmeldung", "Text", registration=person)
-    badge_file = tmp_path / f"{slug}.pdf"
-    badge_file.write_bytes(b"%PDF")
+    job = PrintJob(event_id=event.id, kind="badges", status=PrintJobStatus.DONE)
+    db.session.add(job)
+    db.session.flush()
     db.session.add(
-        PrintJob(event_id=event.id, kind="badges", status=PrintJobStatus.DONE,
-                 result_path=str(badge_file))
-    )  # fmt: skip
+        PrintJobFile(job_id=job.id, content=b"%PDF", size=4, expires_at=utcnow() + DAY * 300)
+    )
     db.session.commit()
     return event.id
 
@@ -73,9 +83,10 @@ def test_needs_cleared_after_the_event_and_people_deleted_six_months_on(
     )
     assert needs == {coming: "Rollstuhlplatzvegan", yesterday: ""}
     assert count(Registration, event_id=long_ago) == 0
-    assert count(PrintJob, event_id=long_ago) == 0 and not (tmp_path / "vorbei.pdf").exists()
+    assert count(PrintJob, event_id=long_ago) == 0
+    assert count(PrintJobFile) == 2  # the deleted job's PDF went with it
     assert count(Enrolment) == 2 and count(OutboxMail) == 2
-    assert (tmp_path / "kommt.pdf").exists()  # other events keep theirs
+    assert count(PrintJob, event_id=coming) == 1  # other events keep theirs
 
     again = purge_personal_data(NOW)
     assert (again.needs_cleared, again.registrations_deleted) == (0, 0)

@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from eventapp.cli import printing
 from eventapp.cli.mail import send_mail
+from eventapp.cli.worker import worker_command
 from eventapp.extensions import db
 from eventapp.models import Organiser, OrganiserRole
 
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_mail)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_personal_data)
+    app.cli.add_command(worker_command)
     printing.register(app)
 
 
@@ -69,7 +71,7 @@ def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> 
 @click.command("purge-personal-data")
 @with_appcontext
 def purge_personal_data() -> None:
-    """Delete personal data as the privacy notice promises (run daily, e.g. from cron)."""
+    """Delete personal data as the privacy notice promises (the worker does it daily too)."""
     from eventapp.services.registration.retention import RETENTION_MONTHS, purge_personal_data
     from eventapp.timezones import utcnow
 
@@ -94,7 +96,7 @@ def _create_app() -> Flask:
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
-    """Manage eventapp: run, db upgrade, seed-demo, create-organiser, send-mail, badges …"""
+    """Manage eventapp: run, worker, db upgrade, seed-demo, create-organiser, send-mail, badges …"""
 
 
 # Found without loading the app first: badge rendering processes start before it loads.

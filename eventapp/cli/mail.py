@@ -1,17 +1,13 @@
-"""`eventapp send-mail`: deliver the outbox (retries with growing pauses are kept in the table)."""
+"""`eventapp send-mail`: deliver what is due now, by hand (the worker does it on its own)."""
 
 from __future__ import annotations
 
-import time
-
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
 from eventapp.extensions import db
-from eventapp.models import MailStatus, OutboxMail
-from eventapp.services.mail.outbox import deliver_pending
+from eventapp.services.mail import change_notices, outbox
 
 
 @click.command("send-mail")
@@ -21,25 +17,25 @@ from eventapp.services.mail.outbox import deliver_pending
     show_default=True,
     help="Most mails per round (each round ends with one short write).",
 )
-@click.option(
-    "--watch", is_flag=True, help="Keep running and deliver new or retried mail every few seconds."
-)
-@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
 @with_appcontext
-def send_mail(limit: int, watch: bool, interval: float) -> None:
-    """Deliver queued e-mails now (files under instance/mail or SMTP, as configured)."""
+def send_mail(limit: int) -> None:
+    """Deliver the mails that are due now (files under instance/mail or SMTP, as configured).
+
+    Change notices whose quiet period is over are written first. The worker (`eventapp
+    worker`, started by `make run` and `make serve`) does all of this by itself; this command
+    is for an operator who wants it done at once.
+    """
+    change_notices.flush_change_notices()
+    db.session.commit()
+    totals = {"sent": 0, "retry": 0, "failed": 0}
     while True:
-        counts = deliver_pending(current_app.config, limit=limit)
-        waiting = db.session.scalar(
-            sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.status == MailStatus.PENDING)
-        )
-        db.session.commit()
-        click.echo(
-            f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}, "
-            f"still pending {waiting}"
-        )
-        if sum(counts.values()) >= limit:
-            continue  # a full round: more are due at once
-        if not watch:
-            return
-        time.sleep(interval)
+        counts = outbox.deliver(current_app.config, limit=limit)
+        totals = {key: totals[key] + counts[key] for key in totals}
+        if sum(counts.values()) < limit:
+            break  # a full round means more are due at once
+    waiting = outbox.due_count()
+    db.session.commit()
+    click.echo(
+        f"sent {totals['sent']}, to retry {totals['retry']}, failed {totals['failed']}, "
+        f"still pending {waiting}"
+    )

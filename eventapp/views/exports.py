@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, OrganiserRole
@@ -158,7 +158,10 @@ def change_notice_log(event_id: int) -> ResponseReturnValue:
     if event is None:
         abort(404)
     notices = change_notices.notices_for_event(event)
-    return render_template("organiser/change_notices.html", event=event, notices=notices)
+    quiet_period = format_timedelta(change_notices.quiet_period(), threshold=1)
+    return render_template(
+        "organiser/change_notices.html", event=event, notices=notices, quiet_period=quiet_period
+    )
 
 
 def feed_links(path: str) -> dict[str, str]:

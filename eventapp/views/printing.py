@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import (
@@ -99,7 +100,6 @@ def start_badges(event_id: int) -> ResponseReturnValue:
     }
     job = print_jobs.create_job(event, "badges", parameters, current_user)
     db.session.commit()
-    print_jobs.launch(job)
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
@@ -115,7 +115,6 @@ def start_document(event_id: int, kind: str) -> ResponseReturnValue:
         return _page(event, BadgeBatchForm(), 400)
     job = print_jobs.create_job(event, kind, {"lang": form.lang.data}, current_user)
     db.session.commit()
-    print_jobs.launch(job)
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
@@ -125,10 +124,10 @@ def job(event_id: int, job_id: int) -> ResponseReturnValue:
     """Show a job's progress (the page reloads itself while it runs) and its download."""
     event = event_or_404(event_id)
     job = job_or_404(event, job_id)
-    if print_jobs.expire_if_stale(job):
-        db.session.commit()
-    running = job.status in {PrintJobStatus.QUEUED, PrintJobStatus.RUNNING}
-    return render_template("printing/job.html", event=event, job=job, running=running)
+    available = job.status == PrintJobStatus.DONE and print_jobs.job_file(job) is not None
+    return render_template(
+        "printing/job.html", event=event, job=job, running=job.unfinished, available=available
+    )
 
 
 @bp.route("/auftraege/<int:job_id>/datei")
@@ -137,11 +136,17 @@ def download(event_id: int, job_id: int) -> ResponseReturnValue:
     """Send a finished job's PDF."""
     event = event_or_404(event_id)
     job = job_or_404(event, job_id)
-    path = Path(job.result_path) if job.result_path else None
-    if job.status != PrintJobStatus.DONE or path is None or not path.is_file():
+    stored = print_jobs.job_file(job) if job.status == PrintJobStatus.DONE else None
+    if stored is None:
         abort(404)
     name = f"{event.slug}-{job.kind.replace('_', '-')}-{job.id}.pdf"
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+    return send_file(
+        io.BytesIO(stored.content),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+        last_modified=stored.created_at,
+    )
 
 
 @bp.route("/auftraege/<int:job_id>/zuruecknehmen", methods=["POST"])

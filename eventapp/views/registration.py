@@ -27,13 +27,11 @@ from wtforms.fields.choices import SelectChoice
 from eventapp.database import end_read_phase, is_lock_timeout, is_retryable, read_only
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
-from eventapp.log_redaction import install_werkzeug_filter
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
 from eventapp.services.registration.tokens import calendar_token_for
-from eventapp.views.mail_delivery import deliver_mail_after_commit
 from eventapp.views.public import published_event_or_404
 from eventapp.views.registration_helpers import (
     choice_rows,
@@ -46,9 +44,6 @@ bp = Blueprint("registration", __name__)
 # Every POST here is checked by its FlaskForm, so an expired token re-renders the form with
 # the input kept instead of answering with a bare 400.
 csrf.exempt(bp)
-# Manage-link tokens travel in the path: keep them out of the development server's log.
-bp.record_once(lambda state: install_werkzeug_filter())
-bp.after_app_request(deliver_mail_after_commit)
 
 PUBLIC_ROLES = (ParticipantRole.PARTICIPANT, ParticipantRole.SPEAKER, ParticipantRole.PRESS)
 SESSION_KEY = "registered"

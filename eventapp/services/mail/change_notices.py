@@ -25,6 +25,7 @@ from eventapp.models import (
     RegistrationStatus,
     Room,
 )
+from eventapp.queueing import after_commit
 from eventapp.services.calendar.ical import MAIL_ATTACHMENT_TYPE, registration_ics
 from eventapp.timezones import format_local, utcnow
 
@@ -123,7 +124,23 @@ def record_change(activity: Activity, before: Mapping[str, Any]) -> ActivityChan
         db.session.add(notice)
     notice.last_change_at = now
     db.session.flush()
+    after_commit("flush_change_notices", eta=now + quiet_period())
     return notice
+
+
+def quiet_period() -> timedelta:
+    """Return how long an activity must stay unchanged before its notice is mailed."""
+    return timedelta(seconds=int(current_app.config.get("CHANGE_NOTICE_DELAY", 600)))
+
+
+def next_due() -> datetime | None:
+    """Return when the next unsent notice's quiet period ends (None: none is waiting)."""
+    last = db.session.scalar(
+        sa.select(sa.func.min(ActivityChangeNotice.last_change_at)).where(
+            ActivityChangeNotice.sent_at.is_(None)
+        )
+    )
+    return last + quiet_period() if last is not None else None
 
 
 def _notice_before(notice: ActivityChangeNotice) -> dict[str, Any]:

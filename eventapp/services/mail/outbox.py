@@ -1,4 +1,4 @@
-"""Outbox: e-mails are written in the business transaction and delivered afterwards with retries."""
+"""Outbox: e-mails are written in the business transaction; the worker renders and sends them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context
+from flask import current_app
+from flask_babel import gettext as _
 
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
+from eventapp.queueing import after_commit
+from eventapp.services import DomainError
 from eventapp.timezones import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,14 +37,13 @@ WIRE = compat32.clone(linesep="\r\n")
 
 # A delivery that started but never finished is tried again after this long.
 CLAIM_LEASE = timedelta(minutes=5)
-# Waits after the 1st, 2nd, … failed attempt (the last one repeats).
-BACKOFF = [
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-    timedelta(hours=1),
-]
+# The longest pause between two attempts at a mail.
+MAX_RETRY_DELAY = timedelta(hours=1)
+# The reason shown for a mail whose delivery was cut off.
+INTERRUPTED = (
+    "interrupted: the worker stopped while handing the mail to the server; it may have been "
+    "delivered. Send it again if the person did not get it."
+)
 
 
 def build_message(
@@ -95,7 +97,11 @@ def queue_mail(
     registration: Registration | None = None,
     activity: Activity | None = None,
 ) -> OutboxMail:
-    """Write an e-mail to the outbox in the current transaction (delivered after commit)."""
+    """Write a finished e-mail to the outbox in the current transaction (sent after commit).
+
+    For producers that already run in the worker (change notices); a web request uses
+    queue_for_rendering, so no template is rendered while a visitor waits.
+    """
     sender = current_app.config["MAIL_FROM"]
     message = build_message(sender, recipient, subject, text, html, attachments)
     return _add(recipient, subject, message, None, kind, registration, activity)
@@ -109,7 +115,7 @@ def queue_for_rendering(
     kind: str,
     registration: Registration,
 ) -> OutboxMail:
-    """Write a mail to the outbox now and render its text after commit, outside the transaction.
+    """Write a mail to the outbox now; the worker renders its text before sending it.
 
     The row is part of the business transaction, so the mail is never lost; the renderer
     registered for its kind builds the message from the registration and render_data.
@@ -126,7 +132,7 @@ def _add(
     registration: Registration | None,
     activity: Activity | None,
 ) -> OutboxMail:
-    """Add one outbox row and remember its id for delivery after this request."""
+    """Add one outbox row and have the worker deliver it once the transaction is committed."""
     mail = OutboxMail(
         recipient=recipient,
         subject=subject[:300],
@@ -140,50 +146,44 @@ def _add(
         next_attempt_at=utcnow(),
     )
     db.session.add(mail)  # inserted with the next flush or the commit
-    if has_app_context():
-        g.setdefault("queued_mails", []).append(mail)
+    after_commit("deliver_mail", mail)
     return mail
-
-
-def queued_in_this_context() -> list[int]:
-    """Return the ids of the mails queued (and stored) during the current request or command."""
-    if not has_app_context():
-        return []
-    identities = (sa.inspect(mail).identity for mail in g.get("queued_mails", []))
-    return [identity[0] for identity in identities if identity is not None]
 
 
 # Build the message of a mail queued for rendering (None: it can no longer be built).
 Renderer = Callable[[OutboxMail], "bytes | None"]
-RENDERERS: dict[str, Renderer] = {}
-
-
-def renderer(kind: str) -> Callable[[Renderer], Renderer]:
-    """Register the function that renders mails of one kind after commit."""
-
-    def register(function: Renderer) -> Renderer:
-        RENDERERS[kind] = function
-        return function
-
-    return register
-
-
 # Loads what a batch of mails will need in a few queries; what it returns is kept while they
 # are rendered (the session holds loaded objects only weakly).
 Preloader = Callable[[Sequence[OutboxMail]], object]
-PRELOADERS: list[Preloader] = []
 
 
-def preloader(function: Preloader) -> Preloader:
-    """Register a function that loads, for a whole batch at once, what its renderers read."""
-    PRELOADERS.append(function)
-    return function
+@dataclass
+class MailKinds:
+    """The renderers of deferred mails by kind, and the loaders that serve a batch of them.
+
+    The outbox knows no producer: each producer module registers its kinds through
+    `register_renderers`, and create_app calls those registrations.
+    """
+
+    renderers: dict[str, Renderer] = field(default_factory=dict)
+    preloaders: list[Preloader] = field(default_factory=list)
+
+    def add(self, kinds: Sequence[str], render: Renderer, preload: Preloader | None) -> None:
+        """Register one renderer for some kinds, with the loader its batch needs."""
+        for kind in kinds:
+            self.renderers[kind] = render
+        if preload is not None and preload not in self.preloaders:
+            self.preloaders.append(preload)
 
 
-def _render(mail: OutboxMail) -> bytes | None:
-    """Build a deferred mail's message with its kind's renderer."""
-    function = RENDERERS.get(mail.kind)
-    return function(mail) if function is not None else None
+MAIL_KINDS = MailKinds()
+
+
+def register_renderer(
+    kinds: Sequence[str], render: Renderer, preload: Preloader | None = None
+) -> None:
+    """Let the worker build deferred mails of these kinds with `render`."""
+    MAIL_KINDS.add(kinds, render, preload)
 
 
 @dataclass
@@ -201,15 +201,13 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
     """Load mails (rendering the deferred ones) in a read transaction that holds no write lock."""
     if not ids:
         return []
-    import eventapp.services.mail.registration_mail  # noqa: F401  (registers renderers, preloaders)
-
     db.session.commit()  # what came before is settled; the read below starts afresh
     with read_only():
         mails = db.session.scalars(
             sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
         ).all()
         deferred = [mail for mail in mails if mail.render_data is not None]
-        loaded = [load(deferred) for load in PRELOADERS] if deferred else []
+        loaded = [load(deferred) for load in MAIL_KINDS.preloaders] if deferred else []
         outgoing = []
         for mail in mails:
             rendered = mail.render_data is not None
@@ -220,35 +218,16 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
     return outgoing
 
 
-def render_queued(ids: Sequence[int], *, claim: bool) -> list[Outgoing]:
-    """Render and store this request's deferred mails; with claim, lease all of them to send now."""
-    outgoing = [o for o in _outgoing(ids) if claim or (o.rendered and o.message)]
-    if not outgoing:
-        return []
-    now = utcnow()
-    claimed: list[Outgoing] = []
-    for item in outgoing:
-        values: dict[str, Any] = {}
-        conditions = [OutboxMail.id == item.id]
-        if item.rendered and item.message:
-            values |= {"message": item.message, "render_data": None}
-            conditions.append(OutboxMail.render_data.is_not(None))
-        if claim:
-            values["next_attempt_at"] = now + CLAIM_LEASE
-            conditions += [
-                OutboxMail.status == MailStatus.PENDING,
-                OutboxMail.next_attempt_at <= now,
-            ]
-        result = db.session.execute(
-            sa.update(OutboxMail)
-            .where(*conditions)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(item)
-    db.session.commit()
-    return claimed if claim else []
+def _render(mail: OutboxMail) -> bytes | None:
+    """Build a deferred mail's message with its kind's renderer."""
+    function = MAIL_KINDS.renderers.get(mail.kind)
+    if function is None:
+        return None
+    try:
+        return function(mail)
+    except Exception:  # one broken mail must not stop the others
+        log.exception("mail %s could not be rendered", mail.id)
+        return None
 
 
 class Transport:
@@ -294,12 +273,16 @@ class Transport:
             self.smtp = None
 
 
-def _claim(config: Mapping[str, Any], limit: int, ids: Iterable[int] | None) -> list[int]:
-    """Lease due mails for this process (one UPDATE) so no other worker sends them meanwhile."""
+def _claim(limit: int, ids: Iterable[int] | None) -> list[int]:
+    """Lease due mails to this worker (one UPDATE) so no other worker sends them meanwhile."""
     now = utcnow()
     due = (
         sa.select(OutboxMail.id)
-        .where(OutboxMail.status == MailStatus.PENDING, OutboxMail.next_attempt_at <= now)
+        .where(
+            OutboxMail.status == MailStatus.PENDING,
+            OutboxMail.next_attempt_at <= now,
+            OutboxMail.delivery_started_at.is_(None),
+        )
         .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         .limit(limit)
     )
@@ -311,6 +294,7 @@ def _claim(config: Mapping[str, Any], limit: int, ids: Iterable[int] | None) -> 
             OutboxMail.id.in_(due.scalar_subquery()),
             OutboxMail.status == MailStatus.PENDING,
             OutboxMail.next_attempt_at <= now,
+            OutboxMail.delivery_started_at.is_(None),
         )
         .values(next_attempt_at=now + CLAIM_LEASE)
         .returning(OutboxMail.id)
@@ -320,59 +304,156 @@ def _claim(config: Mapping[str, Any], limit: int, ids: Iterable[int] | None) -> 
     return sorted(claimed)
 
 
-def deliver_pending(
+def deliver(
     config: Mapping[str, Any], limit: int = 100, ids: Iterable[int] | None = None
 ) -> dict[str, int]:
-    """Send due mails (all, or only the given ids); failures wait with growing pauses."""
-    if ids is None:  # the periodic run also mails change notices whose quiet time is over
-        from eventapp.services.mail.change_notices import flush_change_notices
-
-        flush_change_notices()
-    return send_claimed(config, _outgoing(_claim(config, limit, ids)))
+    """Render and send due mails (all, or only the given ids); failures wait, growing pauses."""
+    give_up_interrupted()
+    return _send_claimed(config, _outgoing(_claim(limit, ids)))
 
 
-def send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> dict[str, int]:
-    """Send mails leased by this process, holding no write lock while sending."""
+def retry_delay(config: Mapping[str, Any], attempts: int) -> timedelta:
+    """Return the pause after the given number of failed attempts (×4 each time, ≤ 1 hour)."""
+    first = max(1, int(config.get("MAIL_RETRY_DELAY", 30)))
+    return min(timedelta(seconds=first * 4 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+
+
+def _send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> dict[str, int]:
+    """Send mails leased by this worker, one commit per mail, holding no write lock meanwhile.
+
+    Before a message goes to the server its row is marked (delivery_started_at) in the same
+    commit that records the previous mail's outcome; after the server's answer the outcome is
+    recorded. So a worker killed in between leaves a marked row, never an unmarked sent mail.
+    """
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not outgoing:
         return counts
-    outcomes: list[dict[str, Any]] = []
     transport = Transport(config)
+    stored: dict[str, Any] = {}  # the outcome of the previous mail, written with the next mark
     try:
         for item in outgoing:
-            outcome = {
-                "id": item.id,
-                "attempts": item.attempts + 1,
-                "message": item.message,
-                "render_data": None,
-                "status": MailStatus.SENT,
-                "sent_at": None,
-                "next_attempt_at": utcnow(),
-                "last_error": "",
-            }
-            outcomes.append(outcome)
-            try:
-                if not item.message:
-                    raise ValueError("the message can no longer be built")
-                transport.send(item)
-            except (smtplib.SMTPException, OSError, ValueError) as error:
-                transport.close()
-                outcome["last_error"] = f"{type(error).__name__}: {error}"[:2000]
-                if outcome["attempts"] >= int(config["MAIL_MAX_ATTEMPTS"]) or not item.message:
-                    outcome["status"] = MailStatus.FAILED
-                    counts["failed"] += 1
-                else:
-                    pause = BACKOFF[min(outcome["attempts"], len(BACKOFF)) - 1]
-                    outcome["status"] = MailStatus.PENDING
-                    outcome["next_attempt_at"] = utcnow() + pause
-                    counts["retry"] += 1
-                log.warning("mail %s not delivered: %s", item.id, outcome["last_error"])
-            else:
-                outcome["sent_at"] = utcnow()
-                counts["sent"] += 1
+            start = {"delivery_started_at": utcnow()}
+            if item.rendered and item.message:  # keep what is sent, in case it has to wait
+                start |= {"message": item.message, "render_data": None}
+            _record(stored, item.id, start)
+            stored = _attempt(config, transport, item, counts)
     finally:
         transport.close()
-        if outcomes:  # one short write transaction for the whole round
-            db.session.execute(sa.update(OutboxMail), outcomes)
-        db.session.commit()
+        _record(stored, None, {})
     return counts
+
+
+def _attempt(
+    config: Mapping[str, Any], transport: Transport, item: Outgoing, counts: dict[str, int]
+) -> dict[str, Any]:
+    """Hand one message to the server; return the values that record the outcome."""
+    attempts = item.attempts + 1
+    outcome: dict[str, Any] = {
+        "id": item.id,
+        "attempts": attempts,
+        "delivery_started_at": None,
+        "last_error": "",
+    }
+    try:
+        if not item.message:
+            raise ValueError("the message can no longer be built")
+        transport.send(item)
+    except (smtplib.SMTPException, OSError, ValueError) as error:
+        transport.close()
+        outcome["last_error"] = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= int(config["MAIL_MAX_ATTEMPTS"]) or not item.message:
+            outcome["status"] = MailStatus.FAILED
+            counts["failed"] += 1
+        else:
+            outcome["status"] = MailStatus.PENDING
+            outcome["next_attempt_at"] = utcnow() + retry_delay(config, attempts)
+            counts["retry"] += 1
+            after_commit("deliver_mail", [item.id], eta=outcome["next_attempt_at"])
+        log.warning("mail %s not delivered: %s", item.id, outcome["last_error"])
+    else:
+        # Sent: keep the record, not the text (it holds the person's private link).
+        outcome |= {"status": MailStatus.SENT, "sent_at": utcnow(), "message": b""}
+        outcome["render_data"] = None
+        counts["sent"] += 1
+    return outcome
+
+
+def _record(outcome: dict[str, Any], next_id: int | None, mark: dict[str, Any]) -> None:
+    """Write one mail's outcome and the next mail's mark in one short transaction."""
+    if outcome:
+        mail_id = outcome.pop("id")
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == mail_id)
+            .values(**outcome)
+            .execution_options(synchronize_session=False)
+        )
+    if next_id is not None:
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == next_id)
+            .values(**mark)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+def give_up_interrupted(now: datetime | None = None) -> int:
+    """Mark mails whose delivery was cut off (the worker died while sending) as failed.
+
+    Whether such a mail reached the server is unknown, so it is not sent again on its own: an
+    organiser sees it with this reason on the mail page and may send it again.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.update(OutboxMail)
+        .where(
+            OutboxMail.status == MailStatus.PENDING,
+            OutboxMail.delivery_started_at.is_not(None),
+            OutboxMail.delivery_started_at < now - CLAIM_LEASE,
+        )
+        .values(
+            status=MailStatus.FAILED,
+            delivery_started_at=None,
+            last_error=INTERRUPTED,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)
+
+
+def send_again(mail: OutboxMail) -> None:
+    """Queue a failed mail for a new round of attempts (an organiser's decision; flushes)."""
+    if mail.status != MailStatus.FAILED:
+        raise DomainError(_("Nur fehlgeschlagene E-Mails können erneut gesendet werden."))
+    if not mail.message and mail.render_data is None:
+        raise DomainError(_("Der Text dieser E-Mail ist nicht mehr gespeichert."))
+    mail.status = MailStatus.PENDING
+    mail.attempts = 0
+    mail.next_attempt_at = utcnow()
+    mail.delivery_started_at = None
+    db.session.flush()
+    after_commit("deliver_mail", mail)
+
+
+def due_count() -> int:
+    """Return how many mails wait to be sent."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.status == MailStatus.PENDING)
+        )
+        or 0
+    )
+
+
+def failed_mails(limit: int = 200) -> list[OutboxMail]:
+    """Return the mails that finally failed, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMail)
+            .where(OutboxMail.status == MailStatus.FAILED)
+            .order_by(OutboxMail.updated_at.desc(), OutboxMail.id.desc())
+            .limit(limit)
+        )
+    )

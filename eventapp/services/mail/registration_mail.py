@@ -82,28 +82,6 @@ def _subject(registration: Registration, subject: LazyString) -> str:
         return f"{subject} – {registration.event.title}"
 
 
-def _send(
-    registration: Registration,
-    kind: str,
-    subject: LazyString,
-    template: str,
-    *,
-    with_calendar: bool = False,
-    **context: Any,
-) -> None:
-    """Render a mail in the person's language and put it in the outbox."""
-    text = _text(registration, template, **context)
-    attachments = calendar_attachment(registration) if with_calendar else []
-    outbox.queue_mail(
-        registration.email,
-        _subject(registration, subject),
-        text,
-        attachments=attachments,
-        kind=kind,
-        registration=registration,
-    )
-
-
 def _queue(
     registration: Registration,
     kind: str,
@@ -112,18 +90,19 @@ def _queue(
     *,
     with_calendar: bool = False,
     manage_url: str | None = None,
+    **extra: Any,
 ) -> None:
-    """Put a mail in the outbox now; its text and calendar are rendered after commit."""
+    """Put a mail in the outbox now; the worker renders its text and calendar before sending."""
     outbox.queue_for_rendering(
         registration.email,
         _subject(registration, subject),
-        {"template": template, "with_calendar": with_calendar, "manage_url": manage_url},
+        {"template": template, "with_calendar": with_calendar, "manage_url": manage_url} | extra,
         kind=kind,
         registration=registration,
     )
 
 
-QUEUED_KINDS = ("registration", "registration_changed", "cancellation", "manage_link")
+QUEUED_KINDS = ("registration", "registration_changed", "cancellation", "manage_link", "promotion")
 # What a queued mail's text and calendar read of its registration.
 _MAIL_DATA = (
     selectinload(Registration.event),
@@ -131,7 +110,6 @@ _MAIL_DATA = (
 )
 
 
-@outbox.preloader
 def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
     """Load the registrations of a batch of queued mails in one go (not one query set each)."""
     ids = {m.registration_id for m in batch if m.kind in QUEUED_KINDS and m.registration_id}
@@ -141,10 +119,6 @@ def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
     return list(db.session.scalars(query))
 
 
-@outbox.renderer("registration")
-@outbox.renderer("registration_changed")
-@outbox.renderer("cancellation")
-@outbox.renderer("manage_link")
 def render_queued(queued: OutboxMail) -> bytes | None:
     """Build a queued mail from the registration as it is now (None if it is gone)."""
     registration = (
@@ -155,7 +129,12 @@ def render_queued(queued: OutboxMail) -> bytes | None:
     data = queued.render_data or {}
     if registration is None or "template" not in data:
         return None
-    text = _text(registration, data["template"], manage_url=data.get("manage_url"))
+    context: dict[str, Any] = {"manage_url": data.get("manage_url")}
+    if "promoted" in data:  # the enrolments that moved up, as they are now
+        wanted = set(data["promoted"])
+        context["promoted"] = [e for e in registration.enrolments if e.id in wanted]
+        context["for_the_day"] = bool(data.get("for_the_day"))
+    text = _text(registration, data["template"], **context)
     attachments = calendar_attachment(registration) if data.get("with_calendar") else []
     return outbox.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
@@ -199,13 +178,14 @@ def details_changed(registration: Registration, manage_token: str | None) -> Non
 
 def promotion(registration: Registration, enrolments: list[Enrolment], for_the_day: bool) -> None:
     """Tell someone that they moved up from a waiting list."""
-    _send(
+    db.session.flush()  # the enrolments have their ids
+    _queue(
         registration,
         "promotion",
         _l("Sie sind nachgerückt"),
         "promoted",
         with_calendar=True,
-        promoted=enrolments,
+        promoted=[e.id for e in enrolments],
         for_the_day=for_the_day,
     )
 
@@ -226,3 +206,8 @@ def manage_link(registration: Registration, manage_token: str) -> None:
         "manage_link",
         manage_url=manage_url(registration, manage_token),
     )
+
+
+def register() -> None:
+    """Let the worker render the registration mails (called by create_app)."""
+    outbox.register_renderer(QUEUED_KINDS, render_queued, load_registrations)

@@ -1,48 +1,44 @@
-"""Background print jobs: a row in the database, rendered by a separate process, polled.
+"""Print jobs: a row in the database, rendered by the worker, its PDF stored in the database.
 
-Several app workers and no queue server: the request stores a PrintJob and starts
-`python -m eventapp.print_worker JOB_ID` in its own session; the worker writes progress and
-the result path into the row, so any app worker can show the progress and serve the file.
+Any app process on any host can start a job (the worker takes it from the task queue), show its
+progress and serve the finished PDF, because all of it lives in the database.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
+import logging
 import threading
-import traceback
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 
+from eventapp.database import read_only, write_intent
 from eventapp.extensions import db
-from eventapp.models import Event, Organiser, PrintJob, PrintJobStatus
+from eventapp.models import Event, Organiser, PrintJob, PrintJobFile, PrintJobStatus
+from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.timezones import utcnow
 
+log = logging.getLogger(__name__)
+
 KINDS = ("badges", "programme", "sign_in_sheets", "door_signs")
-# A job still unfinished after this long lost its process (machine restart, killed worker).
-STALE_AFTER = timedelta(minutes=30)
-
-
-def jobs_folder() -> Path:
-    """Return instance/print-jobs/, where finished documents are kept."""
-    folder = Path(current_app.instance_path) / "print-jobs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+# A running job renews its heartbeat this often …
+HEARTBEAT_EVERY = timedelta(seconds=5)
+# … so one silent for this long lost its worker.
+LOST_AFTER = timedelta(seconds=30)
+# A queued job nobody started for this long lost its task (queue emptied): queue it again.
+QUEUED_UNTOUCHED = timedelta(minutes=2)
+# Starts of a job before it is given up.
+MAX_ATTEMPTS = 2
 
 
 def create_job(
     event: Event, kind: str, parameters: dict[str, Any], organiser: Organiser | None
 ) -> PrintJob:
-    """Queue a print job for the event (the view commits, then calls launch)."""
+    """Queue a print job for the event; the worker starts it once the view has committed."""
     if kind not in KINDS:
         raise DomainError(_("Unbekannte Druckart."))
     job = PrintJob(
@@ -54,34 +50,18 @@ def create_job(
     )
     db.session.add(job)
     db.session.flush()
+    after_commit("run_print_job", job)
     return job
 
 
-def launch(job: PrintJob) -> None:
-    """Start the job in a separate process (or right here when PRINT_JOBS_INLINE is set)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config.get("PRINT_JOBS_INLINE"):
-        run_job(job.id)
-        return
-    env = dict(os.environ)
-    env["EVENTAPP_DATABASE_URL"] = app.config["SQLALCHEMY_DATABASE_URI"]
-    env["EVENTAPP_INSTANCE_PATH"] = app.instance_path
-    process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-        [sys.executable, "-m", "eventapp.print_worker", str(job.id)],
-        start_new_session=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        close_fds=True,
-    )
-    # Reap the worker when it ends, so it never lingers as a zombie of the app worker.
-    threading.Thread(target=process.wait, daemon=True).start()
-
-
 def _progress(job_id: int, done: int) -> None:
-    db.session.execute(sa.update(PrintJob).where(PrintJob.id == job_id).values(done=done))
-    db.session.commit()
+    """Store how far a job is, on a connection of its own (the render's reads go on)."""
+    token = write_intent.set(True)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(PrintJob).where(PrintJob.id == job_id).values(done=done))
+    finally:
+        write_intent.reset(token)
 
 
 def _render(job: PrintJob) -> tuple[bytes, list[int]]:
@@ -114,6 +94,7 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
         if claimed:  # marked printed already; given back if the job fails
             job.marked_ids, mark = claimed, False
         ids = [r.id for r in chosen]
+        job_id = job.id
         job.total = len(chosen)
         db.session.commit()
         done = 0
@@ -121,106 +102,219 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
         def step(count: int) -> None:
             nonlocal done
             done += count
-            _progress(job.id, done)
+            _progress(job_id, done)
 
-        offset = calibration.offset_for(event, layout)
-        pdf = badge_rendering.render_badges(
-            event, chosen, LAYOUTS[layout], offset, language,
-            current_app.config.get("PRINT_PROCESSES", 2), progress=step,
-        )  # fmt: skip
+        # Rendering only reads: on SQLite it must not hold the write lock for its minutes.
+        with read_only():
+            offset = calibration.offset_for(event, layout)
+            pdf = badge_rendering.render_badges(
+                event, chosen, LAYOUTS[layout], offset, language,
+                current_app.config.get("PRINT_PROCESSES", 2), progress=step,
+            )  # fmt: skip
+            db.session.rollback()
         return pdf, ids if mark else []
-    job.total = 1
-    if job.kind == "programme":
-        return programme_booklet.render_programme(event, language), []
-    if job.kind == "sign_in_sheets":
-        return day_lists.render_sign_in_sheets(event, language, params.get("activity_id")), []
-    return day_lists.render_door_signs(event, language), []
-
-
-def run_job(job_id: int, own_process: bool = False) -> None:
-    """Render a queued job, keep its file and record the outcome (commits as it goes).
-
-    With own_process (the print worker), the job records this process, so the job page can
-    tell at once when it has died.
-    """
-    job = db.session.get(PrintJob, job_id)
-    if job is None or job.status != PrintJobStatus.QUEUED:
-        return
-    job.status = PrintJobStatus.RUNNING
-    job.started_at = utcnow()
-    if own_process:
-        job.worker_host, job.worker_pid = socket.gethostname(), os.getpid()
-    db.session.commit()
-    try:
-        pdf, marked = _render(job)
-    except Exception as error:  # the worker must always leave a final status
+    with read_only():
+        if job.kind == "programme":
+            pdf = programme_booklet.render_programme(event, language)
+        elif job.kind == "sign_in_sheets":
+            pdf = day_lists.render_sign_in_sheets(event, language, params.get("activity_id"))
+        else:
+            pdf = day_lists.render_door_signs(event, language)
         db.session.rollback()
-        job = db.session.get(PrintJob, job_id)
-        job.status = PrintJobStatus.FAILED
-        job.error = (
-            error.message if isinstance(error, DomainError) else _("Der Druck ist fehlgeschlagen.")
-        )
-        job.finished_at = utcnow()
-        _give_back_claim(job)
-        db.session.commit()
-        if not isinstance(error, DomainError):
-            traceback.print_exc()
-        return
-    path = jobs_folder() / f"{job_id}-{secrets.token_hex(8)}.pdf"
-    path.write_bytes(pdf)
-    job = db.session.get(PrintJob, job_id)
-    if marked:
-        from eventapp.models import Registration
+    return pdf, []
 
-        now = utcnow()
+
+def run_job(job_id: int) -> None:
+    """Render a queued job, store its PDF and record the outcome (commits as it goes).
+
+    While it renders, a heartbeat shows it is alive; a job whose heartbeat stops (its worker
+    was killed) is started again by the sweep, or given up with a reason.
+    """
+    started = db.session.execute(
+        sa.update(PrintJob)
+        .where(PrintJob.id == job_id, PrintJob.status == PrintJobStatus.QUEUED)
+        .values(
+            status=PrintJobStatus.RUNNING,
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+            attempts=PrintJob.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if started.rowcount != 1:
+        return  # done, failed, or taken by another worker
+    with Heartbeat(current_app._get_current_object(), job_id):  # type: ignore[attr-defined]
+        job = db.session.get(PrintJob, job_id)
+        try:
+            pdf, marked = _render(job)
+        except Exception as error:  # the job must always end with a final status
+            db.session.rollback()
+            _fail(job_id, error)
+            return
+        _finish(job_id, pdf, marked)
+
+
+def _fail(job_id: int, error: Exception) -> None:
+    """Record a failed job with a reason organisers can read, giving back its claim."""
+    job = db.session.get(PrintJob, job_id)
+    job.status = PrintJobStatus.FAILED
+    job.error = (
+        error.message if isinstance(error, DomainError) else _("Der Druck ist fehlgeschlagen.")
+    )
+    job.finished_at = utcnow()
+    _give_back_claim(job)
+    db.session.commit()
+    if not isinstance(error, DomainError):
+        log.error("print job %s failed", job_id, exc_info=error)
+
+
+def _finish(job_id: int, pdf: bytes, marked: list[int]) -> None:
+    """Store the PDF and mark the job done (and its badges printed) in one transaction."""
+    from eventapp.models import Registration
+
+    now = utcnow()
+    job = db.session.get(PrintJob, job_id)
+    days = int(current_app.config.get("PRINT_FILE_DAYS", 7))
+    db.session.add(
+        PrintJobFile(
+            job_id=job_id,
+            content=pdf,
+            size=len(pdf),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    if marked:
         db.session.execute(
             sa.update(Registration).where(Registration.id.in_(marked)).values(badge_printed_at=now)
         )
-    if marked:
         job.marked_ids = marked
-    job.result_path = str(path)
+    if job.kind != "badges":
+        job.total = 1  # one document
     job.done = job.total
     job.status = PrintJobStatus.DONE
-    job.finished_at = utcnow()
+    job.finished_at = now
     db.session.commit()
 
 
-def expire_if_stale(job: PrintJob) -> bool:
-    """Mark a job failed when its process has gone; return whether it changed.
+class Heartbeat:
+    """Renew a running job's heartbeat every few seconds from a thread of its own."""
 
-    A process on this host is looked up directly; for one elsewhere (or not started) the job
-    counts as lost after STALE_AFTER. Badges it had claimed count as not printed again.
+    def __init__(self, app: Flask, job_id: int) -> None:
+        self.app = app
+        self.job_id = job_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"print-job-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        with self.app.app_context():
+            while not self.stop.wait(HEARTBEAT_EVERY.total_seconds()):
+                try:
+                    db.session.execute(
+                        sa.update(PrintJob)
+                        .where(
+                            PrintJob.id == self.job_id, PrintJob.status == PrintJobStatus.RUNNING
+                        )
+                        .values(heartbeat_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+                    db.session.commit()
+                except Exception:  # a busy database: the next beat tries again
+                    db.session.rollback()
+                    log.warning("print job %s: heartbeat not written", self.job_id)
+            db.session.remove()
+
+
+def recover_lost_jobs(now: datetime | None = None) -> list[int]:
+    """Find jobs whose worker died; queue them again, or give them up after two tries.
+
+    Returns the ids to queue again. Each job is taken with a conditional UPDATE, so two
+    workers sweeping at once recover it only once. A queued job whose task was lost (the queue
+    emptied) is queued again too; starting it twice is harmless, only one worker takes it.
     """
-    unfinished = job.status in {PrintJobStatus.QUEUED, PrintJobStatus.RUNNING}
-    if not unfinished:
-        return False
-    gone = _worker_gone(job) if job.worker_host == socket.gethostname() else False
-    if not gone and utcnow() - job.created_at < STALE_AFTER:
-        return False
-    job.status = PrintJobStatus.FAILED
-    job.error = _("Der Druckauftrag wurde abgebrochen. Bitte starten Sie ihn neu.")
-    job.finished_at = utcnow()
-    _give_back_claim(job)
+    now = now or utcnow()
+    lost = db.session.scalars(
+        sa.select(PrintJob).where(
+            sa.or_(
+                sa.and_(
+                    PrintJob.status == PrintJobStatus.RUNNING,
+                    sa.or_(
+                        PrintJob.heartbeat_at.is_(None), PrintJob.heartbeat_at < now - LOST_AFTER
+                    ),
+                ),
+                sa.and_(
+                    PrintJob.status == PrintJobStatus.QUEUED,
+                    PrintJob.updated_at < now - QUEUED_UNTOUCHED,
+                ),
+            )
+        )
+    ).all()
+    again: list[int] = []
+    for job in lost:
+        if job.status == PrintJobStatus.QUEUED:
+            job.updated_at = now  # looked at: the next look comes after QUEUED_UNTOUCHED
+            again.append(job.id)
+        elif _take_lost(job, now):
+            db.session.refresh(job)
+            _give_back_claim(job)  # a new start claims its badges afresh
+            if job.status == PrintJobStatus.QUEUED:
+                job.marked_ids, job.marks_undone_at = [], None
+                again.append(job.id)
+    db.session.commit()
+    return again
+
+
+def _take_lost(job: PrintJob, now: datetime) -> bool:
+    """Set a lost running job back to queued (or failed after MAX_ATTEMPTS), unless taken."""
+    retry = job.attempts < MAX_ATTEMPTS
+    beat = job.heartbeat_at
+    result = db.session.execute(
+        sa.update(PrintJob)
+        .where(
+            PrintJob.id == job.id,
+            PrintJob.status == PrintJobStatus.RUNNING,
+            PrintJob.heartbeat_at.is_(None) if beat is None else PrintJob.heartbeat_at == beat,
+        )
+        .values(
+            status=PrintJobStatus.QUEUED if retry else PrintJobStatus.FAILED,
+            error=""
+            if retry
+            else _(
+                "Der Druckauftrag wurde zweimal unterbrochen, weil der Hintergrunddienst "
+                "beendet wurde. Bitte starten Sie ihn neu."
+            ),
+            finished_at=None if retry else now,
+            updated_at=now,
+            done=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def expire_files(now: datetime | None = None) -> int:
+    """Delete print files past their keeping time; return how many went."""
+    result = db.session.execute(
+        sa.delete(PrintJobFile)
+        .where(PrintJobFile.expires_at < (now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
-    return True
+    return int(result.rowcount or 0)
 
 
-def _worker_gone(job: PrintJob) -> bool:
-    """Tell whether the job's recorded process on this host no longer renders it."""
-    if not job.worker_pid:
-        return False
-    try:
-        os.kill(job.worker_pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # a process of another user: not ours any more
-    # On Linux, a recycled process id shows in the command line.
-    cmdline = Path(f"/proc/{job.worker_pid}/cmdline")
-    try:
-        return b"eventapp.print_worker" not in cmdline.read_bytes()
-    except OSError:
-        return False
+def job_file(job: PrintJob) -> PrintJobFile | None:
+    """Return a finished job's stored PDF (None once it has expired)."""
+    return db.session.scalar(sa.select(PrintJobFile).where(PrintJobFile.job_id == job.id))
 
 
 def _give_back_claim(job: PrintJob) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -82,12 +81,12 @@ def _delete_people(event: Event, report: PurgeReport) -> None:
         .execution_options(synchronize_session=False)
     )
     report.mails_deleted += int(mails.rowcount or 0)
-    jobs = db.session.scalars(sa.select(PrintJob).where(PrintJob.event_id == event.id)).all()
-    for job in jobs:
-        if job.result_path:
-            Path(job.result_path).unlink(missing_ok=True)
-        db.session.delete(job)
-    report.print_jobs_deleted += len(jobs)
+    jobs = db.session.execute(  # their PDFs go with them (ON DELETE CASCADE)
+        sa.delete(PrintJob)
+        .where(PrintJob.event_id == event.id)
+        .execution_options(synchronize_session=False)
+    )
+    report.print_jobs_deleted += int(jobs.rowcount or 0)
     deleted = db.session.execute(
         sa.delete(Registration)
         .where(Registration.event_id == event.id)

@@ -1,0 +1,78 @@
+"""The worker's tasks and periodic duties; each is a thin call into a service.
+
+Tasks are registered here and bound to the app's queue by create_app. Each runs in its own app
+context and commits its own work. Periodic duties (every minute, daily) also catch up on
+anything whose queued task was lost, so the database, not the queue, is the record.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from huey import crontab
+
+from eventapp.extensions import db, task_queue
+from eventapp.timezones import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@task_queue.task("deliver_mail")
+def deliver_mail(ids: list[int]) -> None:
+    """Render and send the given mails (those still due; a retry is queued for failures)."""
+    from eventapp.services.mail import outbox
+
+    outbox.deliver(current_app.config, ids=ids, limit=max(len(ids), 1))
+
+
+@task_queue.task("flush_change_notices")
+def flush_change_notices() -> None:
+    """Mail the change notices whose quiet period is over; look again when the next one is."""
+    from eventapp.services.mail import change_notices
+
+    queued = change_notices.flush_change_notices()
+    db.session.commit()  # the notices' mails are delivered by their own task after this
+    if queued:
+        log.info("change notices: %s mails queued", queued)
+    upcoming = change_notices.next_due()
+    if upcoming is not None:
+        task_queue.bound().enqueue(
+            "flush_change_notices", eta=max(upcoming, utcnow()) + timedelta(seconds=1)
+        )
+
+
+@task_queue.task("run_print_job")
+def run_print_job(job_id: int) -> None:
+    """Render a print job and store its PDF in the database."""
+    from eventapp.services.printing import jobs
+
+    jobs.run_job(job_id)
+
+
+@task_queue.task("sweep", schedule=crontab(minute="*"))
+def sweep() -> None:
+    """Every minute: send what is due, mail quiet change notices, recover lost print jobs."""
+    from eventapp.services.mail import change_notices, outbox
+    from eventapp.services.printing import jobs
+
+    config = current_app.config
+    while sum(outbox.deliver(config, limit=100).values()) >= 100:
+        pass  # a full round: more are due at once
+    change_notices.flush_change_notices()
+    db.session.commit()
+    for job_id in jobs.recover_lost_jobs():
+        task_queue.bound().enqueue("run_print_job", job_id)
+    jobs.expire_files()
+    db.session.commit()
+
+
+@task_queue.task("purge_personal_data", schedule=crontab(minute="17", hour="3"))
+def purge_personal_data() -> None:
+    """Daily at 03:17 UTC: keep the privacy notice's promise (clear needs, delete old data)."""
+    from eventapp.services.registration.retention import purge_personal_data as purge
+
+    report = purge(utcnow())
+    db.session.commit()
+    log.info("personal data purged: %s", report)
