@@ -13,8 +13,8 @@ from eventapp.models import MailStatus, OutboxMail
 from eventapp.services.mail.outbox import deliver_pending, queue_mail
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
+from tests.helpers.participants import form_data
 from tests.smtp_server import SmtpServer, free_port, text_of
-from tests.test_registrations_views import form_data
 
 
 def test_queue_mail_then_deliver_over_smtp(ctx: Flask, smtp_server: SmtpServer) -> None:
