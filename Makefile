@@ -62,9 +62,9 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d eventapp/translations
 
-## make migration: regenerate the schema migration from the models (before the first release)
+## make migration MESSAGE="what changes": a new schema migration from the models, on top of the others
 migration: $(VENV)/.installed
-	$(BIN)/python -m eventapp.migrations.regenerate
+	$(BIN)/python -m eventapp.migrations.new_revision "$(MESSAGE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
