@@ -15,7 +15,10 @@ from eventapp.extensions import db
 from eventapp.models import PrintJob, PrintJobStatus, Registration, RegistrationStatus
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_registration, make_room
+from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, qr_codes, reader
+
+pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
 INLINE = [{"PRINT_JOBS_INLINE": True}]
 
