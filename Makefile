@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 4
+# Fictional participants registered with the demo event on first start (0 for none).
+DEMO_PARTICIPANTS ?= 60
 export FLASK_APP := eventapp
 
 .PHONY: compile-translations run serve test bench lint format translations migration check-system clean
@@ -28,16 +30,16 @@ compile-translations: | $(BIN)/python
 check-system: $(VENV)/.installed
 	@$(BIN)/python -m eventapp.cli.syscheck
 
-## make run: install, migrate, load the demo Innovationstag on first start, serve on http://$(HOST):$(PORT)
+## make run: install, migrate, load the demo Innovationstag (with 60 participants) on first start, serve on http://$(HOST):$(PORT)
 run: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
-	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/eventapp seed-demo --if-empty --participants $(DEMO_PARTICIPANTS)
 	$(BIN)/eventapp run --host $(HOST) --port $(PORT)
 
 ## make serve: the same app under gunicorn with several workers
 serve: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
-	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/eventapp seed-demo --if-empty --participants $(DEMO_PARTICIPANTS)
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
 
 ## make test: install test dependencies and run the suite

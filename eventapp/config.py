@@ -86,6 +86,7 @@ INT_KEYS = {
     "MAIL_TIMEOUT",
     "MAIL_MAX_ATTEMPTS",
     "PRINT_PROCESSES",
+    "MAX_CONTENT_LENGTH",
 }
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
@@ -95,6 +96,7 @@ BOOL_KEYS = {
     "MAIL_USE_TLS",
     "MAIL_SEND_AFTER_COMMIT",
     "PRINT_JOBS_INLINE",
+    "SESSION_COOKIE_HTTPONLY",
 }
 
 
@@ -111,6 +113,10 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             settings[key] = int(value)
         elif key in BOOL_KEYS:
             settings[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(DEFAULTS[key], list):  # comma-separated, e.g. EVENTAPP_LANGUAGES=de,en
+            settings[key] = [item.strip() for item in value.split(",") if item.strip()]
+        elif DEFAULTS[key] is None:  # seconds, or empty for none
+            settings[key] = int(value) if value.strip() else None
         else:
             settings[key] = value
     return settings
