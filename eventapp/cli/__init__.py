@@ -12,6 +12,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from eventapp.cli import printing
+from eventapp.cli.backup import backup_command, restore_command
 from eventapp.cli.mail import send_mail
 from eventapp.extensions import db
 from eventapp.models import Organiser, OrganiserRole
@@ -27,6 +28,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_mail)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_personal_data)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     printing.register(app)
 
 
