@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 4
+# Fictional participants registered with the demo event on first start (0 for none).
+DEMO_PARTICIPANTS ?= 60
 export FLASK_APP := eventapp
 
 .PHONY: compile-translations run serve test bench lint format translations migration check-system clean
@@ -28,17 +30,18 @@ compile-translations: | $(BIN)/python
 check-system: $(VENV)/.installed
 	@$(BIN)/python -m eventapp.cli.syscheck
 
-## make run: install, migrate, load the demo Innovationstag on first start, serve on http://$(HOST):$(PORT)
-## with the worker (mail, change notices, print jobs) beside it; Ctrl-C stops both
+## make run: install, migrate, load the demo Innovationstag (with 60 participants) on first start,
+## serve on http://$(HOST):$(PORT) with the worker (mail, change notices, print jobs) beside it;
+## Ctrl-C stops both
 run: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
-	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/eventapp seed-demo --if-empty --participants $(DEMO_PARTICIPANTS)
 	$(BIN)/python -m eventapp.cli.supervise $(BIN)/eventapp run --host $(HOST) --port $(PORT)
 
 ## make serve: the same app under gunicorn with several workers, and the worker beside it
 serve: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp db upgrade
-	$(BIN)/eventapp seed-demo --if-empty
+	$(BIN)/eventapp seed-demo --if-empty --participants $(DEMO_PARTICIPANTS)
 	$(BIN)/python -m eventapp.cli.supervise $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
 
 ## make test: install test dependencies and run the suite
@@ -63,9 +66,9 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d eventapp/translations
 
-## make migration: regenerate the schema migration from the models (before the first release)
+## make migration MESSAGE="what changes": a new schema migration from the models, on top of the others
 migration: $(VENV)/.installed
-	$(BIN)/python -m eventapp.migrations.regenerate
+	$(BIN)/python -m eventapp.migrations.new_revision "$(MESSAGE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

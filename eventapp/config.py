@@ -96,6 +96,7 @@ INT_KEYS = {
     "MAIL_RETRY_DELAY",
     "WORKER_THREADS",
     "PRINT_FILE_DAYS",
+    "MAX_CONTENT_LENGTH",
 }
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
@@ -104,6 +105,7 @@ BOOL_KEYS = {
     "SESSION_COOKIE_SECURE",
     "MAIL_USE_TLS",
     "TASK_QUEUE_IMMEDIATE",
+    "SESSION_COOKIE_HTTPONLY",
 }
 
 
@@ -120,6 +122,10 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             settings[key] = int(value)
         elif key in BOOL_KEYS:
             settings[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(DEFAULTS[key], list):  # comma-separated, e.g. EVENTAPP_LANGUAGES=de,en
+            settings[key] = [item.strip() for item in value.split(",") if item.strip()]
+        elif DEFAULTS[key] is None:  # seconds, or empty for none
+            settings[key] = int(value) if value.strip() else None
         else:
             settings[key] = value
     return settings

@@ -4,7 +4,6 @@ set), the app, a client, a CLI runner, and a live server driven by Debian's chro
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,10 @@ from werkzeug.serving import make_server
 
 from eventapp import create_app
 from eventapp.extensions import db
+from tests.helpers.system import CHROMIUM, CHROMIUM_PATH, require
 
 pytest_plugins = ["tests.smtp_server"]
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,8 +29,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# CI sets this so that a missing browser fails the run instead of skipping quietly.
-BROWSER_REQUIRED = os.environ.get("EVENTAPP_REQUIRE_BROWSER") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the `system` marker."""
+    config.addinivalue_line(
+        "markers", "system(*parts): needs parts of the operating system (tests/helpers/system.py)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test marked `system(...)` whose system parts are missing (fail it in CI)."""
+    for marker in item.iter_markers("system"):
+        require(*marker.args)
 
 
 @pytest.fixture(scope="session")
@@ -208,15 +219,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Start Debian's chromium through Playwright (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if BROWSER_REQUIRED:
-            pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    require(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True
         )
         yield instance
         instance.close()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from tests.helpers.system import POPPLER, require
+
 MM = 72 / 25.4
 
 
@@ -58,6 +60,7 @@ def squeeze(text: str) -> str:
 
 def page_texts(pdf: bytes) -> list[str]:
     """Return the text of each page (pdftotext, reading order)."""
+    require(POPPLER)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "doc.pdf"
         path.write_bytes(pdf)
@@ -69,6 +72,7 @@ def page_texts(pdf: bytes) -> list[str]:
 
 def words(pdf: bytes) -> list[Word]:
     """Return every word with its box (pdftotext -bbox)."""
+    require(POPPLER)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "doc.pdf"
         path.write_bytes(pdf)
@@ -90,6 +94,7 @@ def words(pdf: bytes) -> list[Word]:
 
 def qr_codes(pdf: bytes, dpi: int = 150) -> list[Code]:
     """Render every page to PNG and decode all QR codes on it."""
+    require(POPPLER)
     import zxingcpp
     from PIL import Image
 

@@ -21,7 +21,10 @@ from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout, TextF
 from eventapp.services.printing.documents import LocalAssetError, local_url_fetcher
 from eventapp.services.printing.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
 from tests.factories import make_event, make_registration
+from tests.helpers.system import CJK_FONT, PDF_OUTPUT
 from tests.pdf_reading import MM, page_sizes_mm, qr_codes, squeeze, words
+
+pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
 PEOPLE = [
     ("Erika", "Mustermann", "Agentur für Arbeit Musterstadt"),
@@ -146,6 +149,7 @@ def test_fit_text_shrinks_then_wraps_within_width() -> None:
         assert text_width_em(line, True) * long.size_pt <= 60 * PT_PER_MM * SAFETY
 
 
+@pytest.mark.system(CJK_FONT)
 def test_a4_10_sheet_has_every_name_in_full_inside_its_card_and_qr_codes(ctx: Flask) -> None:
     event = make_event(title="Innovationstag 2026")
     people = make_people(event)

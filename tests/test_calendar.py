@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import icalendar
 import pytest
 import sqlalchemy as sa
 import vobject
@@ -18,54 +17,14 @@ from eventapp.extensions import db
 from eventapp.models import (
     ActivityChangeNotice,
     ActivityKind,
-    ActivityPerson,
     Enrolment,
     EnrolmentStatus,
-    Person,
-    PersonRole,
 )
 from eventapp.services.calendar.ical import clean_text, registration_ics
 from eventapp.services.registration.tokens import calendar_token_for
 from eventapp.timezones import from_local, utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
-from tests.test_change_notices import edit
-
-BASE = "http://127.0.0.1:5000"
-
-
-def build_programme() -> dict[str, Any]:
-    """Create a published event with a plenary, a workshop with a speaker, a break and more."""
-    event = make_event()
-    hall = make_room(event, "Großer Saal", 300)
-    room = make_room(event, "Raum 2", 20)
-    opening = make_activity(event, "Eröffnung", "09:00", "10:00", hall, ActivityKind.PLENARY)
-    workshop = make_activity(
-        event, "Fachkräfte sichern", "10:30", "12:00", room, description="Praxis & Austausch"
-    )
-    speaker = Person(name="Beate Beispiel", title="Dr.", organisation="IHK")
-    db.session.add(ActivityPerson(activity=workshop, person=speaker, role=PersonRole.SPEAKER))
-    lunch = make_activity(event, "Mittagspause", "12:00", "13:00", None, ActivityKind.BREAK)
-    other = make_activity(event, "Anderer Workshop", "10:30", "12:00", hall)
-    hidden = make_activity(event, "Entwurf", "14:00", "15:00", hall, published=False)
-    db.session.commit()
-    return {
-        "event": event,
-        "opening": opening,
-        "workshop": workshop,
-        "lunch": lunch,
-        "other": other,
-        "hidden": hidden,
-    }
-
-
-def parse(body: bytes) -> icalendar.Calendar:
-    """Parse with icalendar."""
-    return icalendar.Calendar.from_ical(body)
-
-
-def vevents(body: bytes) -> dict[str, icalendar.Event]:
-    """Return the VEVENTs by SUMMARY."""
-    return {str(e["SUMMARY"]): e for e in parse(body).walk("VEVENT")}
+from tests.helpers.programme import BASE, build_programme, edit, parse, vevents
 
 
 def utc_instants_vobject(body: bytes) -> dict[str, tuple[datetime, datetime]]:

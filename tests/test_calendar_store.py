@@ -30,8 +30,7 @@ from eventapp.services.calendar.ical import VEVENT_CACHE, programme_ics, vevent_
 from eventapp.services.calendar.store import StoredVevent, save_entries
 from eventapp.services.programme.checks import delete_activity
 from tests.factories import make_activity, make_event
-from tests.test_calendar import BASE, build_programme, vevents
-from tests.test_change_notices import edit
+from tests.helpers.programme import BASE, build_programme, edit, vevents
 
 FEED = "/testtag/programm.ics"
 

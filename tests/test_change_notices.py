@@ -24,9 +24,9 @@ from eventapp.models import (
     RegistrationStatus,
 )
 from eventapp.services.mail.change_notices import flush_change_notices
-from eventapp.services.programme.checks import ActivityValues, update_activity
-from eventapp.timezones import to_local, utcnow
+from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.helpers.programme import edit
 
 
 def setup_workshop() -> dict[str, Any]:
@@ -48,32 +48,6 @@ def setup_workshop() -> dict[str, Any]:
         db.session.add(Enrolment(registration=person, activity=workshop, status=status))
     db.session.commit()
     return {"event": event, "workshop": workshop, "room2": other_room, "anna": anna, "ben": ben}
-
-
-def edit(activity: Activity, **changes: Any) -> None:
-    """Change an activity through the planner's update, as the organiser's form does."""
-    starts = to_local(activity.starts_at, activity.event.timezone)
-    ends = to_local(activity.ends_at, activity.event.timezone)
-    values = ActivityValues(
-        title=activity.title,
-        kind=activity.kind,
-        day=starts.date(),
-        starts=starts.time(),
-        ends=ends.time(),
-        room_id=activity.room_id,
-        capacity=activity.capacity,
-        requires_enrolment=activity.requires_enrolment,
-        speakers=[p.name for p in activity.speakers],
-        moderators=[p.name for p in activity.moderators],
-        description=activity.description,
-        language=activity.language,
-        published=activity.published,
-        cancelled=activity.cancelled,
-    )
-    for name, value in changes.items():
-        setattr(values, name, value)
-    update_activity(activity, values)
-    db.session.commit()
 
 
 def move(activity: Activity, start: str, end: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from pypdf.generic import IndirectObject
@@ -22,7 +23,10 @@ from eventapp.models import (
 from eventapp.services.printing import day_lists, programme_booklet
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, page_texts, reader, squeeze
+
+pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
 
 def build_day() -> dict[str, object]:

@@ -16,9 +16,9 @@ from eventapp.services.mail import outbox
 from eventapp.services.mail.outbox import queue_mail
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_organiser
-from tests.mailbox import delivered, plain_text
+from tests.helpers.mailbox import delivered, plain_text
+from tests.helpers.participants import form_data
 from tests.smtp_server import SmtpServer, free_port, text_of
-from tests.test_registrations_views import form_data
 
 # The queue keeps tasks for a worker that these tests do not start: delivery is called by hand.
 QUEUED_ONLY = [{"TASK_QUEUE_IMMEDIATE": False}]

@@ -17,7 +17,10 @@ from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import utcnow
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_registration, make_room
+from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, qr_codes, reader
+
+pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
 
 def seed(app: Flask, count: int = 3) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from eventapp.extensions import db
 from eventapp.models import Network, OutboxMail, Registration
 from eventapp.services.registration import registrations as service
 from tests.factories import make_event
-from tests.mailbox import delivered, plain_text
+from tests.helpers.mailbox import delivered, plain_text
 
 
 def register(app: Flask, **event_fields: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,19 +25,7 @@ from eventapp.services.registration.tokens import token_hash
 from eventapp.services.registration.waitlist import waitlist_position
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
-
-
-def person(n: int, **fields: Any) -> service.Participant:
-    """Return the details of test participant number n."""
-    values: dict[str, Any] = {
-        "first_name": f"Vorname{n}",
-        "last_name": f"Nachname{n}",
-        "email": f"person{n}@example.org",
-        "privacy_consent_version": "2026-01",
-        "organisation": "IHK Musterstadt",
-    }
-    values.update(fields)
-    return service.Participant(**values)
+from tests.helpers.participants import person
 
 
 def statuses(activity_id: int) -> dict[str, int]:

@@ -16,7 +16,7 @@ from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, Registration, RegistrationStatus
 from eventapp.services.registration import registrations as service
 from tests.factories import make_activity, make_event
-from tests.test_registrations import person
+from tests.helpers.participants import person
 
 
 @pytest.fixture

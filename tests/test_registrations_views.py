@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +20,8 @@ from eventapp.models import (
     RegistrationStatus,
 )
 from tests.factories import make_activity, make_event, make_room
-from tests.mailbox import delivered, plain_text
+from tests.helpers.mailbox import delivered, plain_text
+from tests.helpers.participants import form_data
 
 
 @pytest.fixture
@@ -36,27 +36,6 @@ def programme(app: Flask) -> dict[str, int]:
         db.session.add(Network(name="Fachkräftenetzwerk Altmark", state="Sachsen-Anhalt"))
         db.session.commit()
         return {"first": first.id, "second": second.id, "third": third.id}
-
-
-def form_data(**overrides: Any) -> dict[str, Any]:
-    """Return a complete, valid registration form."""
-    data = {
-        "salutation": "Frau",
-        "title": "Dr.",
-        "first_name": "Erika",
-        "last_name": "Mustermann",
-        "organisation": "Agentur für Arbeit Stendal",
-        "network": "Fachkräftenetzwerk Altmark",
-        "state": "Sachsen-Anhalt",
-        "email": "erika@example.org",
-        "role": "participant",
-        "language": "de",
-        "accessibility_needs": "",
-        "dietary_wishes": "vegetarisch",
-        "privacy_consent": "y",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def count(model: type) -> int:

@@ -109,3 +109,17 @@ def test_seed_demo_command_with_participants(runner: FlaskCliRunner, app: Flask)
     assert again.exit_code == 0, again.output
     with app.app_context():
         assert count(Registration) == 60
+
+
+def test_first_start_loads_demo_participants_once(runner: FlaskCliRunner, app: Flask) -> None:
+    """`make run` seeds with --if-empty --participants 60: people on the first start only."""
+    from eventapp.models import Registration
+
+    first = runner.invoke(args=["seed-demo", "--if-empty", "--participants", "60"])
+    assert first.exit_code == 0, first.output
+    assert "60 participants registered" in first.output
+    second = runner.invoke(args=["seed-demo", "--if-empty", "--participants", "60"])
+    assert second.exit_code == 0, second.output
+    assert "demo not loaded" in second.output
+    with app.app_context():
+        assert count(Registration) == 60

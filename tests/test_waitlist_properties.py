@@ -16,7 +16,7 @@ from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from tests.conftest import clear_tables
 from tests.factories import make_activity, make_event
-from tests.test_registrations import person
+from tests.helpers.participants import person
 
 PEOPLE = range(6)
 # (title, start, end, capacity): A, B and C overlap; D is later.

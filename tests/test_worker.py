@@ -37,9 +37,9 @@ from eventapp.models import (
 from eventapp.services.mail.outbox import queue_mail
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
-from tests.mailbox import delivered
+from tests.helpers.mailbox import delivered
+from tests.helpers.participants import form_data
 from tests.smtp_server import SmtpServer, free_port
-from tests.test_registrations_views import form_data
 
 pytestmark = pytest.mark.slow
 

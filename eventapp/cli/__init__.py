@@ -12,6 +12,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from eventapp.cli import printing
+from eventapp.cli.backup import backup_command, restore_command
 from eventapp.cli.mail import send_mail
 from eventapp.cli.worker import worker_command
 from eventapp.extensions import db
@@ -29,6 +30,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_personal_data)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     printing.register(app)
 
 

@@ -1,0 +1,1 @@
+"""Helpers shared by several test modules: test data, programme edits, system requirements."""
