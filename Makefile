@@ -30,6 +30,9 @@ compile-translations: | $(BIN)/python
 check-system: $(VENV)/.installed
 	@$(BIN)/python -m eventapp.cli.syscheck
 
+# Links in mails and from the worker point at the server started here, unless an address is given.
+run serve: export EVENTAPP_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+
 ## make run: install, migrate, load the demo Innovationstag (with 60 participants) on first start,
 ## serve on http://$(HOST):$(PORT) with the worker (mail, change notices, print jobs) beside it;
 ## Ctrl-C stops both

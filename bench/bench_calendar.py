@@ -80,7 +80,7 @@ def _make_app(folder: Path) -> Flask:
     return app
 
 
-def build_programme_feed(slug: str, base_url: str) -> bytes:
+def build_programme_feed(slug: str) -> bytes:
     """Build the programme feed as its request does: read-only, the transaction ended after."""
     import sqlalchemy as sa
 
@@ -92,7 +92,7 @@ def build_programme_feed(slug: str, base_url: str) -> bytes:
     with read_only():
         event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
         assert event is not None
-        body = ical.programme_ics(event, base_url)
+        body = ical.programme_ics(event)
         db.session.rollback()  # as at the end of a request: stores what was built
     return body
 
@@ -102,7 +102,7 @@ def first_build_in_this_process(folder: str, slug: str) -> None:
     app = _app(Path(folder))
     with app.app_context():
         started = time.perf_counter()
-        body = build_programme_feed(slug, app.config["PUBLIC_BASE_URL"])
+        body = build_programme_feed(slug)
         print((time.perf_counter() - started) * 1000, len(body))
 
 
@@ -222,10 +222,9 @@ def run() -> list[dict[str, Any]]:
         app = _make_app(Path(folder))
         with app.app_context():
             slug, token = _seed()
-            base = app.config["PUBLIC_BASE_URL"]
 
             def build_feed() -> bytes:
-                return build_programme_feed(slug, base)
+                return build_programme_feed(slug)
 
             def forget_all() -> None:
                 ical.VEVENT_CACHE.clear()
@@ -270,7 +269,7 @@ def run() -> list[dict[str, Any]]:
             def build_xml() -> bytes:
                 db.session.expire_all()
                 event = db.session.scalars(sa.select(Event).where(Event.slug == slug)).one()
-                return schedule_export.schedule_xml(event, base)
+                return schedule_export.schedule_xml(event)
 
             rows.append(_row(f"frab XML, {ACTIVITIES} activities", _timed(build_xml, 5)))
             db.engine.dispose()

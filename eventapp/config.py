@@ -39,7 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     # Session cookie is not sent on cross-site sub-requests.
     "SESSION_COOKIE_SAMESITE": "Lax",
-    # Public base URL used in e-mails, iCal and PDFs (no trailing slash).
+    # Address links start with outside a request: mails, the worker, the command line (in a
+    # request they carry the host the visitor used). `make run`/`make serve` set http://HOST:PORT.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # Mail: "file" writes .eml files to instance/mail/, "smtp" sends through the server below.
     "MAIL_BACKEND": "file",

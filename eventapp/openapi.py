@@ -258,8 +258,8 @@ PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document(base_url: str) -> dict[str, Any]:
-    """Return the OpenAPI document with the server address filled in."""
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """Return the OpenAPI document with the API's address (the server) filled in."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -271,7 +271,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "with the event zone's UTC offset. No personal data of participants."
             ),
         },
-        "servers": [{"url": f"{base_url}/api/v1"}],
+        "servers": [{"url": server_url}],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS},
     }

@@ -16,7 +16,7 @@ from eventapp.models import ActivityKind, ActivityPerson, Network, Person, Perso
 from eventapp.openapi import openapi_document
 from tests.factories import make_activity, make_event, make_registration, make_room
 
-DOCUMENT = openapi_document("http://127.0.0.1:5000")
+DOCUMENT = openapi_document("http://localhost/api/v1")
 
 
 def check(response: Any, path: str, status: int) -> Any:
@@ -64,7 +64,7 @@ def test_event_list_and_detail_match_document(client: FlaskClient, ctx: Flask) -
     detail = check(client.get("/api/v1/events/innovationstag-2026"), "/events/{slug}", 200)
     assert detail["starts_on"] == "2026-06-10"
     assert detail["seats_left"] == 400
-    assert detail["links"]["ical"] == "http://127.0.0.1:5000/innovationstag-2026/programm.ics"
+    assert detail["links"]["ical"] == "http://localhost/innovationstag-2026/programm.ics"
 
 
 def test_rooms_match_document(client: FlaskClient, ctx: Flask) -> None:
@@ -86,7 +86,7 @@ def test_activities_are_paginated_with_links(client: FlaskClient, ctx: Flask) ->
     seen = [a["id"] for a in first["items"]]
     url = first["links"]["next"]
     while url:
-        page = check(client.get(url.removeprefix("http://127.0.0.1:5000")), path, 200)
+        page = check(client.get(url.removeprefix("http://localhost")), path, 200)
         seen += [a["id"] for a in page["items"]]
         url = page["links"]["next"]
     assert len(seen) == len(set(seen)) == 7
@@ -197,7 +197,18 @@ def test_openapi_document_is_served_and_covers_every_route(client: FlaskClient, 
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and "<path:" not in rule.rule:
             routes.add(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")))
-    assert routes == set(served["paths"])
+    # "" is the API's own address, named as the document's server rather than as a path.
+    assert routes - {""} == set(served["paths"])
+    assert served["servers"] == [{"url": "http://localhost/api/v1"}]
+
+
+def test_api_address_answers_with_its_collections(client: FlaskClient) -> None:
+    body = client.get("/api/v1").get_json()
+    assert body["links"] == {
+        "events": "http://localhost/api/v1/events",
+        "networks": "http://localhost/api/v1/networks",
+        "openapi": "http://localhost/api/v1/openapi.json",
+    }
 
 
 def test_openapi_document_is_valid_openapi_31() -> None:

@@ -345,7 +345,7 @@ def test_registration_ics_parses_with_both_parsers(ctx: Flask) -> None:
     person = make_registration(data["event"])
     enrol(person, data["workshop"], EnrolmentStatus.CONFIRMED)
     db.session.commit()
-    body = registration_ics(person, BASE)
+    body = registration_ics(person)
     assert "Fachkräfte sichern" in vevents(body)
     assert "Fachkräfte sichern" in utc_instants_vobject(body)
 
@@ -364,7 +364,7 @@ def test_event_page_links_feeds_for_download_and_subscription(
         '<link rel="alternate" type="text/calendar" title="Programm als Kalender (iCal)" '
         f'href="{BASE}/testtag/programm.ics">'
     ) in page
-    assert 'href="webcal://127.0.0.1:5000/testtag/programm.ics"' in page
+    assert 'href="webcal://localhost/testtag/programm.ics"' in page
     assert f'href="{BASE}/testtag/schedule.xml"' in page
 
 
@@ -372,7 +372,7 @@ def test_activity_page_links_its_own_feed(client: FlaskClient, ctx: Flask) -> No
     data = build_programme()
     page = client.get(f"/testtag/programm/{data['workshop'].id}").get_data(as_text=True)
     assert f'href="{BASE}/testtag/programm/{data["workshop"].id}.ics"' in page
-    assert f'href="webcal://127.0.0.1:5000/testtag/programm/{data["workshop"].id}.ics"' in page
+    assert f'href="webcal://localhost/testtag/programm/{data["workshop"].id}.ics"' in page
 
 
 def test_manage_page_offers_personal_feed(client: FlaskClient, ctx: Flask) -> None:
@@ -381,7 +381,7 @@ def test_manage_page_offers_personal_feed(client: FlaskClient, ctx: Flask) -> No
     db.session.commit()
     page = client.get(f"/testtag/verwalten/{person.manage_token}").get_data(as_text=True)
     token = calendar_token_for(person.manage_token)
-    assert f'href="webcal://127.0.0.1:5000/testtag/kalender/{token}.ics"' in page
+    assert f'href="webcal://localhost/testtag/kalender/{token}.ics"' in page
     section = page.split("Mein Programm im Kalender")[1].split("</section>")[0]
     assert person.manage_token not in section
 

@@ -30,7 +30,7 @@ from eventapp.services.calendar.ical import VEVENT_CACHE, programme_ics, vevent_
 from eventapp.services.calendar.store import StoredVevent, save_entries
 from eventapp.services.programme.checks import delete_activity
 from tests.factories import make_activity, make_event
-from tests.helpers.programme import BASE, build_programme, edit, vevents
+from tests.helpers.programme import build_programme, edit, vevents
 
 FEED = "/testtag/programm.ics"
 
@@ -43,9 +43,9 @@ def _fresh_process() -> Iterator[None]:
     VEVENT_CACHE.clear()
 
 
-def fetch(client: FlaskClient, path: str = FEED) -> bytes:
-    """GET a feed and end the session's transaction, as the end of a request does."""
-    response = client.get(path)
+def fetch(client: FlaskClient, path: str = FEED, site: str = "http://localhost/") -> bytes:
+    """GET a feed (from `site`) and end the session's transaction, as a request's end does."""
+    response = client.get(path, base_url=site)
     assert response.status_code == 200
     db.session.commit()
     return response.data
@@ -65,7 +65,7 @@ def published_ids() -> set[int]:
 
 
 def test_feed_request_stores_every_vevent_with_its_fingerprint(
-    client: FlaskClient, ctx: Flask
+    client: FlaskClient, app: Flask, ctx: Flask
 ) -> None:
     data = build_programme()
     fetch(client)
@@ -74,7 +74,8 @@ def test_feed_request_stores_every_vevent_with_its_fingerprint(
         entries = stored(language)
         assert set(entries) == published_ids()
         workshop = data["workshop"]
-        expected = vevent_fingerprint(workshop, data["event"], BASE, language)
+        with app.test_request_context():  # the address the test client asked for
+            expected = vevent_fingerprint(workshop, data["event"], language)
         assert entries[workshop.id].fingerprint == expected
         assert entries[workshop.id].vevent.startswith(b"BEGIN:VEVENT\r\n")
     assert b"CATEGORIES:Break" in stored("en")[data["lunch"].id].vevent
@@ -126,8 +127,7 @@ def test_entry_of_another_language_or_address_is_not_served(
     english = vevents(fetch(client, f"{FEED}?lang=en"))
     assert english["Mittagspause"]["CATEGORIES"].cats == ["Break"]
     VEVENT_CACHE.clear()
-    app.config["PUBLIC_BASE_URL"] = "https://programm.example.org/"
-    moved = vevents(fetch(client))["Fachkräfte sichern"]
+    moved = vevents(fetch(client, FEED, "https://programm.example.org/"))["Fachkräfte sichern"]
     assert str(moved["URL"]).startswith("https://programm.example.org/testtag/programm/")
 
 
@@ -173,20 +173,25 @@ def test_fingerprint_covers_every_input(ctx: Flask, change: str) -> None:
 
     data = build_programme()
     data["opening_speaker"] = Person(name="Otto Offen")
-    before = vevent_fingerprint(data["workshop"], data["event"], BASE, "de")
+    before = vevent_fingerprint(data["workshop"], data["event"], "de")
     changes()[change](data)
-    after = vevent_fingerprint(data["workshop"], data["event"], BASE, "de")
+    after = vevent_fingerprint(data["workshop"], data["event"], "de")
     assert after != before
     db.session.rollback()
 
 
-def test_fingerprint_depends_on_language_and_address_only_as_served(ctx: Flask) -> None:
+def test_fingerprint_depends_on_language_and_address_only_as_served(app: Flask, ctx: Flask) -> None:
     data = build_programme()
     workshop, event = data["workshop"], data["event"]
-    german = vevent_fingerprint(workshop, event, BASE, "de")
-    assert vevent_fingerprint(workshop, event, BASE, "en") != german
-    assert vevent_fingerprint(workshop, event, "https://example.org", "de") != german
-    assert vevent_fingerprint(workshop, event, f"{BASE}/", "de") == german
+    german = vevent_fingerprint(workshop, event, "de")
+    assert vevent_fingerprint(workshop, event, "en") != german
+    base = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = f"{base}/"
+    assert vevent_fingerprint(workshop, event, "de") == german
+    app.config["PUBLIC_BASE_URL"] = "https://example.org"
+    assert vevent_fingerprint(workshop, event, "de") != german
+    with app.test_request_context(base_url="https://programm.example.org"):
+        assert vevent_fingerprint(workshop, event, "de") != german
 
 
 def test_saving_an_activity_stores_its_vevents_in_both_languages(ctx: Flask) -> None:
@@ -196,7 +201,7 @@ def test_saving_an_activity_stores_its_vevents_in_both_languages(ctx: Flask) -> 
     db.session.expire_all()  # compare with what a later request loads from the database
     for language in ("de", "en"):
         entry = stored(language)[workshop.id]
-        assert entry.fingerprint == vevent_fingerprint(workshop, workshop.event, BASE, language)
+        assert entry.fingerprint == vevent_fingerprint(workshop, workshop.event, language)
         assert "SUMMARY:Fachkräfte gewinnen".encode() in entry.vevent
 
 
@@ -317,10 +322,10 @@ def test_feed_is_served_when_entries_cannot_be_stored(
 
 def test_programme_built_outside_requests_stores_with_the_unit_of_work(ctx: Flask) -> None:
     data = build_programme()
-    body = programme_ics(data["event"], BASE)
+    body = programme_ics(data["event"])
     db.session.rollback()
     assert stored() == {}, "a unit of work that writes stores with its own commit"
     VEVENT_CACHE.clear()
-    assert programme_ics(data["event"], BASE) == body
+    assert programme_ics(data["event"]) == body
     db.session.commit()
     assert set(stored()) == published_ids()

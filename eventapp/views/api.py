@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -14,7 +13,7 @@ from eventapp.extensions import csrf, db
 from eventapp.models import ActivityKind, Event
 from eventapp.openapi import openapi_document
 from eventapp.services.calendar import api as data
-from eventapp.views.exports import base_url
+from eventapp.urls import api_url, public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -69,12 +68,14 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 def paginated(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> Response:
     """Wrap a page of items with counts and first/prev/next/last links."""
     pages = max(math.ceil(total / per_page), 1)
-    root = base_url() + request.path
+    # Query names of url_for's own (_anchor, _external, …) are no filters: leave them out.
+    kept = {k: v for k, v in request.args.items() if k not in {"page", "per_page"}}
+    filters = {k: v for k, v in kept.items() if not k.startswith("_")}
+    route = request.view_args or {}
 
     def link(number: int) -> str:
-        query = {k: v for k, v in request.args.items() if k not in {"page", "per_page"}}
-        query |= {"page": str(number), "per_page": str(per_page)}
-        return f"{root}?{urlencode(query)}"
+        query = filters | {"page": str(number), "per_page": str(per_page)}
+        return public_url(str(request.endpoint), **(query | route))
 
     links = {
         "self": link(page),
@@ -113,23 +114,36 @@ def no_cookies_cache(response: Response) -> Response:
     return response
 
 
+@bp.route("")
+def root() -> ResponseReturnValue:
+    """Point to the API's collections and its description (the address its document names)."""
+    return jsonify(
+        {
+            "links": {
+                "events": api_url("events"),
+                "networks": api_url("networks"),
+                "openapi": api_url("openapi"),
+            }
+        }
+    )
+
+
 @bp.route("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """Send the OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(base_url()))
+    return jsonify(openapi_document(api_url("root")))
 
 
 @bp.route("/events")
 def events() -> ResponseReturnValue:
     """List published events."""
-    site = base_url()
-    return jsonify({"items": [data.event_data(e, site) for e in data.published_events()]})
+    return jsonify({"items": [data.event_data(e) for e in data.published_events()]})
 
 
 @bp.route("/events/<slug>")
 def event(slug: str) -> ResponseReturnValue:
     """Describe one published event."""
-    return jsonify(data.event_data(event_or_404(slug), base_url()))
+    return jsonify(data.event_data(event_or_404(slug)))
 
 
 @bp.route("/events/<slug>/rooms")
@@ -148,8 +162,7 @@ def activities(slug: str) -> ResponseReturnValue:
         raise ApiError(400, "unknown kind")
     page, per_page = page_args()
     items, total = data.page_of_activities(found, page, per_page, kind)
-    site = base_url()
-    return paginated([data.activity_data(a, found, site) for a in items], total, page, per_page)
+    return paginated([data.activity_data(a, found) for a in items], total, page, per_page)
 
 
 @bp.route("/events/<slug>/activities/<int:activity_id>")
@@ -161,7 +174,7 @@ def activity(slug: str, activity_id: int) -> ResponseReturnValue:
     ).all()
     if not items:
         raise ApiError(404, "activity not found")
-    return jsonify(data.activity_data(items[0], found, base_url()))
+    return jsonify(data.activity_data(items[0], found))
 
 
 @bp.route("/networks")

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, get_locale
 
+from eventapp import urls
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, OrganiserRole
 from eventapp.services.calendar import frab as schedule_export
@@ -24,11 +25,6 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 # Calendar clients poll; let them and shared caches reuse an answer for a few minutes.
 PUBLIC_CACHE = "public, max-age=300"
 PRIVATE_CACHE = "private, max-age=300"
-
-
-def base_url() -> str:
-    """Return the configured public address of the site."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
 
 def feed_language() -> str:
@@ -85,7 +81,7 @@ def programme_feed(slug: str) -> ResponseReturnValue:
     version = ical.programme_version(event, f"ics:{include_breaks}:{lang}")
     return conditional(
         version,
-        lambda: ical.programme_ics(event, base_url(), include_breaks, lang),
+        lambda: ical.programme_ics(event, include_breaks, lang),
         CALENDAR_TYPE,
         f"{event.slug}-programm.ics",
     )
@@ -101,7 +97,7 @@ def activity_feed(slug: str, activity_id: int) -> ResponseReturnValue:
     lang = feed_language()
     return conditional(
         ical.activity_version(activity, f"ics:{lang}"),
-        lambda: ical.activity_ics(activity, base_url(), lang),
+        lambda: ical.activity_ics(activity, lang),
         CALENDAR_TYPE,
         f"{event.slug}-{activity.id}.ics",
     )
@@ -116,7 +112,7 @@ def personal_feed(slug: str, token: str) -> ResponseReturnValue:
         abort(404)
     response = conditional(
         ical.registration_version(registration, "ics"),
-        lambda: ical.registration_ics(registration, base_url()),
+        lambda: ical.registration_ics(registration),
         CALENDAR_TYPE,
         f"{event.slug}-mein-programm.ics",
         PRIVATE_CACHE,
@@ -132,7 +128,7 @@ def frab_xml(slug: str) -> ResponseReturnValue:
     event = published_event_or_404(slug)
     return conditional(
         ical.programme_version(event, "frab-xml"),
-        lambda: schedule_export.schedule_xml(event, base_url()),
+        lambda: schedule_export.schedule_xml(event),
         "application/xml; charset=utf-8",
         f"{event.slug}-schedule.xml",
     )
@@ -144,7 +140,7 @@ def frab_json(slug: str) -> ResponseReturnValue:
     event = published_event_or_404(slug)
     return conditional(
         ical.programme_version(event, "frab-json"),
-        lambda: schedule_export.schedule_json(event, base_url()),
+        lambda: schedule_export.schedule_json(event),
         "application/json",
         f"{event.slug}-schedule.json",
     )
@@ -164,11 +160,9 @@ def change_notice_log(event_id: int) -> ResponseReturnValue:
     )
 
 
-def feed_links(path: str) -> dict[str, str]:
-    """Return the download (http/https) and subscribe (webcal://) addresses of a feed path."""
-    download = f"{base_url()}{path}"
-    _scheme, _, rest = download.partition("://")
-    return {"download": download, "subscribe": f"webcal://{rest}" if rest else download}
+def feed_links(download: str) -> dict[str, str]:
+    """Return the download (http/https) and subscribe (webcal://) addresses of a feed."""
+    return {"download": download, "subscribe": urls.webcal_url(download)}
 
 
 @bp.app_context_processor
@@ -176,20 +170,16 @@ def calendar_link_helpers() -> dict[str, Any]:
     """Give templates the feed addresses of an event, an activity and a personal plan."""
 
     def programme(event: Event, breaks: bool = True) -> dict[str, str]:
-        suffix = "" if breaks else "?pausen=0"
-        return feed_links(f"/{event.slug}/programm.ics{suffix}")
+        return feed_links(urls.programme_feed_url(event, breaks))
 
     def activity(event: Event, activity: Activity) -> dict[str, str]:
-        return feed_links(f"/{event.slug}/programm/{activity.id}.ics")
+        return feed_links(urls.activity_feed_url(activity))
 
     def personal(event: Event, calendar_token: str) -> dict[str, str]:
-        return feed_links(f"/{event.slug}/kalender/{calendar_token}.ics")
+        return feed_links(urls.personal_feed_url(event, calendar_token))
 
     def schedule(event: Event) -> dict[str, str]:
-        return {
-            "xml": f"{base_url()}/{event.slug}/schedule.xml",
-            "json": f"{base_url()}/{event.slug}/schedule.json",
-        }
+        return {"xml": urls.schedule_url(event, "xml"), "json": urls.schedule_url(event, "json")}
 
     return {
         "programme_feed": programme,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, redirect, request, session, url_for
 from flask_babel import format_date, get_locale
 
-from eventapp import labels
+from eventapp import labels, urls
 from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
 from eventapp.timezones import to_local
 
@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
     """Install filters, globals and the language-switch route."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(longdate, "longdate")
+    app.add_template_global(urls.public_url, "public_url")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

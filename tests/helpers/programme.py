@@ -12,7 +12,8 @@ from eventapp.services.programme.checks import ActivityValues, update_activity
 from eventapp.timezones import to_local
 from tests.factories import make_activity, make_event, make_room
 
-BASE = "http://127.0.0.1:5000"
+# The test client asks for this host, so feeds and pages served to it link there.
+BASE = "http://localhost"
 
 
 def build_programme() -> dict[str, Any]:

@@ -10,6 +10,14 @@ from sqlalchemy.orm import selectinload
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityPerson, Event, Network, Person, Room
 from eventapp.timezones import to_local
+from eventapp.urls import (
+    activity_feed_url,
+    activity_url,
+    api_url,
+    event_url,
+    programme_feed_url,
+    schedule_url,
+)
 
 MAX_PER_PAGE = 200
 
@@ -33,10 +41,10 @@ def published_event(slug: str) -> Event | None:
     return db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
 
 
-def event_data(event: Event, base_url: str) -> dict[str, Any]:
+def event_data(event: Event) -> dict[str, Any]:
     """Describe an event with links to its programme, feeds and exports."""
-    site = f"{base_url}/{event.slug}"
-    api = f"{base_url}/api/v1/events/{event.slug}"
+    slug = event.slug
+    api = api_url("event", slug=slug)
     seats_left = None if event.capacity is None else max(event.capacity - event.seats_taken, 0)
     return {
         "slug": event.slug,
@@ -55,12 +63,12 @@ def event_data(event: Event, base_url: str) -> dict[str, Any]:
         "programme_changed_at": iso(event.programme_changed_at, event.timezone),
         "links": {
             "self": api,
-            "page": f"{site}/",
-            "rooms": f"{api}/rooms",
-            "activities": f"{api}/activities",
-            "ical": f"{site}/programm.ics",
-            "frab_xml": f"{site}/schedule.xml",
-            "frab_json": f"{site}/schedule.json",
+            "page": event_url(event),
+            "rooms": api_url("rooms", slug=slug),
+            "activities": api_url("activities", slug=slug),
+            "ical": programme_feed_url(event),
+            "frab_xml": schedule_url(event, "xml"),
+            "frab_json": schedule_url(event, "json"),
         },
     }
 
@@ -75,7 +83,7 @@ def person_data(person: Person) -> dict[str, Any]:
     return {"name": person.name, "title": person.title, "organisation": person.organisation}
 
 
-def activity_data(activity: Activity, event: Event, base_url: str) -> dict[str, Any]:
+def activity_data(activity: Activity, event: Event) -> dict[str, Any]:
     """Describe an activity with its times in the event's zone and its free seats."""
     zone_name = event.timezone
     return {
@@ -96,8 +104,8 @@ def activity_data(activity: Activity, event: Event, base_url: str) -> dict[str, 
         "revision": activity.revision,
         "speakers": [person_data(p) for p in activity.speakers],
         "moderators": [person_data(p) for p in activity.moderators],
-        "url": f"{base_url}/{event.slug}/programm/{activity.id}",
-        "ical": f"{base_url}/{event.slug}/programm/{activity.id}.ics",
+        "url": activity_url(activity),
+        "ical": activity_feed_url(activity),
     }
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from lxml import etree
 
 from eventapp.models import Activity, ActivityKind, Event, Person
-from eventapp.services.calendar.ical import activity_url, clean_text, published_activities
+from eventapp.services.calendar.ical import clean_text, published_activities
 from eventapp.timezones import local_day_bounds, to_local
+from eventapp.urls import activity_url, event_url, schedule_url, site_url
 
 SCHEDULE_VERSION = "1.0"
 GENERATOR = "eventapp"
@@ -81,7 +82,7 @@ def _abstract(activity: Activity) -> str:
     return text.split("\n\n", 1)[0]
 
 
-def schedule_data(event: Event, base_url: str) -> dict[str, Any]:
+def schedule_data(event: Event) -> dict[str, Any]:
     """Return the schedule as plain data: conference, rooms and days with their activities."""
     activities = published_activities(event)
     rooms: list[str] = [room.name for room in event.rooms]
@@ -96,7 +97,7 @@ def schedule_data(event: Event, base_url: str) -> dict[str, Any]:
         by_room: dict[str, list[dict[str, Any]]] = {name: [] for name in rooms}
         for activity in on_day:
             room = activity.room.name if activity.room else NO_ROOM
-            by_room[room].append(_event_data(event, activity, room, base_url))
+            by_room[room].append(_event_data(event, activity, room))
         days.append(
             {
                 "index": index,
@@ -114,14 +115,14 @@ def schedule_data(event: Event, base_url: str) -> dict[str, Any]:
         "daysCount": len(event.days),
         "timeslot_duration": "00:15",
         "time_zone_name": event.timezone,
-        "url": f"{base_url}/{event.slug}/",
+        "url": event_url(event),
         "rooms": [{"name": name, "guid": room_guid(event, name)} for name in rooms],
         "days": days,
     }
 
 
-def _event_data(event: Event, activity: Activity, room: str, base_url: str) -> dict[str, Any]:
-    url = activity_url(activity, base_url)
+def _event_data(event: Event, activity: Activity, room: str) -> dict[str, Any]:
+    url = activity_url(activity)
     title = clean_text(activity.title)
     return {
         "guid": activity.uid,
@@ -149,15 +150,15 @@ def _event_data(event: Event, activity: Activity, room: str, base_url: str) -> d
     }
 
 
-def schedule_json(event: Event, base_url: str) -> bytes:
+def schedule_json(event: Event) -> bytes:
     """Return the frab schedule JSON."""
-    data = schedule_data(event, base_url)
+    data = schedule_data(event)
     document = {
         "$schema": "https://c3voc.de/schedule/schema.json",
         "generator": {"name": GENERATOR, "version": SCHEDULE_VERSION},
         "schedule": {
             "version": _version(event),
-            "base_url": f"{base_url}/",
+            "base_url": site_url(),
             "conference": data,
         },
     }
@@ -175,19 +176,19 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return element
 
 
-def schedule_xml(event: Event, base_url: str) -> bytes:
+def schedule_xml(event: Event) -> bytes:
     """Return the frab schedule XML (the C3VOC schedule.xml format)."""
-    data = schedule_data(event, base_url)
+    data = schedule_data(event)
     root = etree.Element("schedule")
     _sub(root, "generator", name=GENERATOR, version=SCHEDULE_VERSION)
-    _sub(root, "url", f"{base_url}/{event.slug}/schedule.xml")
+    _sub(root, "url", schedule_url(event, "xml"))
     _sub(root, "version", _version(event))
     conference = _sub(root, "conference")
     for key in ("acronym", "title", "start", "end"):
         _sub(conference, key, str(data[key]))
     _sub(conference, "days", str(data["daysCount"]))
     _sub(conference, "timeslot_duration", data["timeslot_duration"])
-    _sub(conference, "base_url", f"{base_url}/")
+    _sub(conference, "base_url", site_url())
     _sub(conference, "url", data["url"])
     _sub(conference, "time_zone_name", data["time_zone_name"])
     for day in data["days"]:

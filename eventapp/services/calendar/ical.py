@@ -35,6 +35,7 @@ from eventapp.services.calendar.store import (
     save_entries,
 )
 from eventapp.timezones import to_local, utcnow, zone
+from eventapp.urls import activity_url, site_url
 
 PRODID = "-//Innovationsbüro Fachkräfte für die Region//eventapp//DE"
 # Content type of a calendar attached to a mail: the method must match the calendar's METHOD
@@ -61,11 +62,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def clean_text(text: str | None) -> str:
     """Remove control characters (keeping tabs and line breaks) that calendar clients reject."""
     return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-def activity_url(activity: Activity, base_url: str) -> str:
-    """Return the public page address of an activity."""
-    return f"{base_url.rstrip('/')}/{activity.event.slug}/programm/{activity.id}"
 
 
 def activity_uid(activity: Activity) -> str:
@@ -153,9 +149,9 @@ def _description(activity: Activity, url: str) -> str:
     return clean_text("\n".join(lines))
 
 
-def activity_vevent(activity: Activity, event: Event, base_url: str) -> icalendar.Event:
+def activity_vevent(activity: Activity, event: Event) -> icalendar.Event:
     """Build the VEVENT of one activity, in the event's zone."""
-    url = activity_url(activity, base_url)
+    url = activity_url(activity)
     vevent = icalendar.Event()
     vevent.add("uid", activity_uid(activity))
     vevent.add("dtstamp", activity.updated_at)
@@ -176,11 +172,14 @@ def activity_vevent(activity: Activity, event: Event, base_url: str) -> icalenda
     return vevent
 
 
-def _vevent_key(activity: Activity, event: Event, base_url: str, language: str) -> tuple[Any, ...]:
-    """Return every input that shapes an activity's VEVENT (so a cache hit is always current)."""
+def _vevent_key(activity: Activity, event: Event, site: str, language: str) -> tuple[Any, ...]:
+    """Return every input that shapes an activity's VEVENT (so a cache hit is always current).
+
+    `site` is the site's address the links start with (with the slug and id it fixes them).
+    """
     return (
         language,
-        base_url.rstrip("/"),
+        site,
         event.slug,
         event.timezone,
         event.venue,
@@ -233,21 +232,20 @@ def _fingerprint(key: tuple[Any, ...], language: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def vevent_fingerprint(activity: Activity, event: Event, base_url: str, language: str) -> str:
-    """Return the fingerprint a stored VEVENT of this activity must carry to be served."""
-    return _fingerprint(_vevent_key(activity, event, base_url, language), language)
+def vevent_fingerprint(activity: Activity, event: Event, language: str) -> str:
+    """Return the fingerprint a stored VEVENT of this activity must carry to be served here."""
+    return _fingerprint(_vevent_key(activity, event, site_url(), language), language)
 
 
-def vevents_ical(
-    activities: Sequence[Activity], event: Event, base_url: str, language: str
-) -> list[bytes]:
+def vevents_ical(activities: Sequence[Activity], event: Event, language: str) -> list[bytes]:
     """Return each activity's serialized VEVENT, built by icalendar only when nothing is current.
 
     Looks in this process's cache, then (in one query) at the stored entries, serving those
     whose fingerprint matches; builds the rest and stores them for every process. Call it
     with the language's locale forced.
     """
-    keys = [_vevent_key(a, event, base_url, language) for a in activities]
+    site = site_url()
+    keys = [_vevent_key(a, event, site, language) for a in activities]
     found = [VEVENT_CACHE.get(key) for key in keys]
     missing = [a.id for a, serialized in zip(activities, found, strict=True) if serialized is None]
     stored = load_entries(missing, language)
@@ -260,7 +258,7 @@ def vevents_ical(
             if entry is not None and entry.fingerprint == fingerprint:
                 serialized = entry.vevent
             else:
-                serialized = activity_vevent(activity, event, base_url).to_ical()
+                serialized = activity_vevent(activity, event).to_ical()
                 fresh.append(StoredVevent(activity.id, language, fingerprint, serialized))
             VEVENT_CACHE.put(key, serialized)
         result.append(serialized)
@@ -268,18 +266,17 @@ def vevents_ical(
     return result
 
 
-def store_vevents(activity: Activity, base_url: str, languages: Iterable[str]) -> None:
+def store_vevents(activity: Activity, languages: Iterable[str]) -> None:
     """Build and store a saved activity's VEVENTs ahead of the first feed that needs them."""
     for language in languages:
         with force_locale(language):
-            vevents_ical([activity], activity.event, base_url, language)
+            vevents_ical([activity], activity.event, language)
 
 
 def build_calendar(
     event: Event,
     activities: Sequence[Activity],
     name: str,
-    base_url: str,
     language: str = "de",
 ) -> bytes:
     """Return a VCALENDAR (METHOD:PUBLISH) with the event's VTIMEZONE and one VEVENT each.
@@ -302,7 +299,7 @@ def build_calendar(
         head = calendar.to_ical()
         if not head.endswith(_CALENDAR_END):  # pragma: no cover - icalendar always ends so
             raise ValueError("unexpected calendar serialization")
-        events = vevents_ical(activities, event, base_url, language)
+        events = vevents_ical(activities, event, language)
         return b"".join([head[: -len(_CALENDAR_END)], timezone, *events, _CALENDAR_END])
 
 
@@ -312,30 +309,28 @@ def _year_span(event: Event, activities: Iterable[Activity]) -> tuple[int, int]:
     return min(years), max(years)
 
 
-def programme_ics(
-    event: Event, base_url: str, include_breaks: bool = True, lang: str = "de"
-) -> bytes:
+def programme_ics(event: Event, include_breaks: bool = True, lang: str = "de") -> bytes:
     """Return the published programme of an event as .ics bytes."""
     activities = published_activities(event, include_breaks)
     with force_locale(lang):
         name = _("%(title)s – Programm", title=event.title)
-    return build_calendar(event, activities, name, base_url, lang)
+    return build_calendar(event, activities, name, lang)
 
 
-def activity_ics(activity: Activity, base_url: str, lang: str = "de") -> bytes:
+def activity_ics(activity: Activity, lang: str = "de") -> bytes:
     """Return one activity as .ics bytes."""
     event = activity.event
     name = f"{event.title} – {activity.title}"
-    return build_calendar(event, [activity], name, base_url, lang)
+    return build_calendar(event, [activity], name, lang)
 
 
-def registration_ics(registration: Registration, base_url: str) -> bytes:
+def registration_ics(registration: Registration) -> bytes:
     """Return the personal calendar (confirmed activities and plenary parts) as .ics bytes."""
     event = registration.event
     language = registration.language or "de"
     with force_locale(language):
         name = _("%(title)s – mein Programm", title=event.title)
-    return build_calendar(event, personal_activities(registration), name, base_url, language)
+    return build_calendar(event, personal_activities(registration), name, language)
 
 
 def registration_by_calendar_token(event: Event, token: str) -> Registration | None:

@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from eventapp import urls
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
@@ -212,13 +213,13 @@ def recipients(activity: Activity) -> list[Registration]:
     )
 
 
-def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str], base_url: str) -> int:
+def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) -> int:
     from eventapp.services.mail.outbox import queue_mail
 
     event = activity.event
     sent = 0
     for registration in recipients(activity):
-        with force_locale(registration.language or "de"):
+        with force_locale(registration.language or "de"), urls.from_public_base():
             lines = change_lines(notice, activity, parts)
             if activity.cancelled and "cancelled" in parts:
                 subject = _("Abgesagt: %(title)s", title=activity.title)
@@ -230,9 +231,9 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str], ba
                 activity=activity,
                 registration=registration,
                 lines=lines,
-                activity_url=f"{base_url}/{event.slug}/programm/{activity.id}",
+                activity_url=urls.activity_url(activity),
             )
-            calendar = registration_ics(registration, base_url)
+            calendar = registration_ics(registration)
         queue_mail(
             registration.email,
             subject,
@@ -263,7 +264,6 @@ def flush_change_notices(now: datetime | None = None, delay: int | None = None) 
     now = now or utcnow()
     if delay is None:
         delay = int(current_app.config.get("CHANGE_NOTICE_DELAY", 600))
-    base_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     due = db.session.scalars(
         sa.select(ActivityChangeNotice)
         .where(
@@ -283,7 +283,7 @@ def flush_change_notices(now: datetime | None = None, delay: int | None = None) 
         if not told or not (activity.published and activity.event.published):
             continue
         notice.changes = ",".join(parts)
-        notice.recipients = _send(notice, activity, parts, base_url)
+        notice.recipients = _send(notice, activity, parts)
         queued += notice.recipients
     db.session.flush()
     return queued

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import selectinload
 
+from eventapp import urls
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, OutboxMail, Registration
 from eventapp.services.calendar import ical
@@ -22,21 +23,16 @@ log = logging.getLogger(__name__)
 
 
 def manage_url(registration: Registration, manage_token: str) -> str:
-    """Return the absolute private manage link."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}/{registration.event.slug}/verwalten/{manage_token}"
-
-
-def resend_url(registration: Registration) -> str:
-    """Return the absolute address of the "send me my link again" page."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}/{registration.event.slug}/link-anfordern"
+    """Return the absolute private manage link as a mail carries it (from PUBLIC_BASE_URL)."""
+    with urls.from_public_base():
+        return urls.manage_url(registration.event, manage_token)
 
 
 def calendar_attachment(registration: Registration) -> list[tuple[str, str, bytes]]:
     """Return the personal calendar as an attachment (none while it cannot be built)."""
     try:
-        payload = ical.registration_ics(registration, current_app.config["PUBLIC_BASE_URL"])
+        with urls.from_public_base():
+            payload = ical.registration_ics(registration)
     except NotImplementedError:
         return []
     name = f"{registration.event.slug}-mein-programm.ics"
@@ -64,14 +60,14 @@ def _text(registration: Registration, template: str, **context: Any) -> str:
     """Render a mail's text in the person's language."""
     from eventapp.services.registration.waitlist import event_waitlist_position
 
-    with force_locale(registration.language or "de"):
+    with force_locale(registration.language or "de"), urls.from_public_base():
         return render_template(
             f"email/{template}.txt",
             registration=registration,
             event=registration.event,
             choices=_choices(registration),
             event_position=event_waitlist_position(registration),
-            resend_url=resend_url(registration),
+            resend_url=urls.resend_url(registration.event),
             **context,
         )
 

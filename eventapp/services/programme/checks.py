@@ -321,8 +321,7 @@ def update_activity(activity: Activity, values: ActivityValues) -> Activity:
 def _store_feed_entries(activity: Activity) -> None:
     """Store a published activity's VEVENTs with the save, so no feed request has to build them."""
     if activity.published:
-        config = current_app.config
-        ical.store_vevents(activity, config["PUBLIC_BASE_URL"], config["LANGUAGES"])
+        ical.store_vevents(activity, current_app.config["LANGUAGES"])
 
 
 def delete_activity(activity: Activity) -> None:
