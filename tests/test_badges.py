@@ -21,7 +21,15 @@ from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout, TextF
 from eventapp.services.printing.documents import LocalAssetError, local_url_fetcher
 from eventapp.services.printing.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
 from tests.factories import make_event, make_registration
-from tests.pdf_reading import MM, page_sizes_mm, qr_codes, squeeze, words
+from tests.pdf_reading import (
+    MM,
+    inked_pixels,
+    page_images,
+    page_sizes_mm,
+    qr_codes,
+    squeeze,
+    words,
+)
 
 PEOPLE = [
     ("Erika", "Mustermann", "Agentur für Arbeit Musterstadt"),
@@ -122,6 +130,53 @@ def test_layouts_grid_fits_page_and_centres_cards() -> None:
         x, y = layout.origin(layout.columns - 1, layout.rows - 1)
         assert x + layout.badge_mm[0] <= layout.page_mm[0] + 1e-6
         assert y + layout.badge_mm[1] <= layout.page_mm[1] + 1e-6
+
+
+def test_every_safe_area_lies_inside_the_printable_part_of_the_sheet() -> None:
+    for layout in LAYOUTS.values():
+        assert layout.safe_margin_mm > 0, layout.name
+        for slot in range(layout.per_page):
+            left, top, right, bottom = layout.safe_area(*layout.cell(slot))
+            width, height = layout.page_mm
+            margin = layout.unprintable_mm
+            assert left >= margin and top >= margin, layout.name
+            assert right <= width - margin and bottom <= height - margin, layout.name
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_no_mark_of_a_badge_lies_outside_its_safe_area_or_the_printable_sheet(
+    ctx: Flask, name: str
+) -> None:
+    """Read the rendered pages' pixels: the ring between card edge and safe area stays white."""
+    event = make_event()
+    layout = LAYOUTS[name]
+    make_people(event, min(layout.per_page, len(PEOPLE)))
+    chosen = badges.select_for_badges(event)
+    pdf = badge_rendering.render_badges(event, chosen, layout, processes=1)
+    dpi = 100
+    tolerance = 0.3  # anti-aliasing reaches about one pixel past a shape's edge
+    for number, image in enumerate(page_images(pdf, dpi)):
+        back = layout.duplex and number % 2 == 1
+        width, height = layout.page_mm
+        margin = layout.unprintable_mm
+        for strip in ((0, 0, width, margin), (0, height - margin, width, height),
+                      (0, 0, margin, height), (width - margin, 0, width, height)):  # fmt: skip
+            assert inked_pixels(image, strip, dpi) == 0, (name, number, "sheet edge", strip)
+        for slot in range(len(chosen)):
+            column, row = layout.cell(slot)
+            if back:
+                column = layout.back_column(column)
+            x0, y0 = layout.origin(column, row)
+            x1, y1 = x0 + layout.badge_mm[0], y0 + layout.badge_mm[1]
+            s0, t0, s1, t1 = layout.safe_area(column, row)
+            ring = (
+                (x0, y0, x1, t0 - tolerance),
+                (x0, t1 + tolerance, x1, y1),
+                (x0, y0, s0 - tolerance, y1),
+                (s1 + tolerance, y0, x1, y1),
+            )
+            for strip in ring:
+                assert inked_pixels(image, strip, dpi) == 0, (name, number, slot, strip)
 
 
 def test_german_sort_key_puts_umlauts_with_their_vowel() -> None:
