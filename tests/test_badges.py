@@ -179,6 +179,17 @@ def test_no_mark_of_a_badge_lies_outside_its_safe_area_or_the_printable_sheet(
                 assert inked_pixels(image, strip, dpi) == 0, (name, number, slot, strip)
 
 
+def test_network_line_leaves_out_a_region_its_name_already_says(ctx: Flask) -> None:
+    event = make_event()
+    named = Network(name="Fachkräfteinitiative Rhein-Neckar", region="Rhein-Neckar", state="BW")
+    other = Network(name="Fachkräftebündnis Südwest", region="Landkreis Konstanz", state="BW")
+    db.session.add_all([named, other])
+    first = make_registration(event, "Ada", "Alt", network=named)
+    second = make_registration(event, "Bea", "Berg", email="b@example.org", network=other)
+    assert badges.network_text(first) == "Fachkräfteinitiative Rhein-Neckar"
+    assert badges.network_text(second) == "Fachkräftebündnis Südwest · Landkreis Konstanz"
+
+
 def test_german_sort_key_puts_umlauts_with_their_vowel() -> None:
     names = ["Zander", "Özdemir", "Ober", "Ärger", "Arndt", "Straßer", "Strasser", "Busch"]
     assert sorted(names, key=badges.german_sort_key)[:3] == ["Ärger", "Arndt", "Busch"]

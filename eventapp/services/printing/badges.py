@@ -193,11 +193,18 @@ def _in_print_order(event: Event, sort: str, *conditions: Any) -> list[Registrat
 
 
 def network_text(registration: Registration) -> str:
-    """Return the network (with its region) or else the federal state for the badge."""
+    """Return the network (with its region) or else the federal state for the badge.
+
+    The region is left out when the network's name already says it ("Fachkräfteinitiative
+    Rhein-Neckar", region "Rhein-Neckar").
+    """
     network = registration.network
-    if network is not None:
-        return f"{network.name} · {network.region}" if network.region else network.name
-    return registration.state
+    if network is None:
+        return registration.state
+    region = network.region.strip()
+    if not region or region.casefold() in network.name.casefold():
+        return network.name
+    return f"{network.name} · {region}"
 
 
 def fit_header(header: str, layout: BadgeLayout, geo: Geometry) -> FittedText:
