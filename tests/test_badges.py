@@ -16,7 +16,7 @@ from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services import DomainError
-from eventapp.services.printing import badge_rendering, badges
+from eventapp.services.printing import badge_rendering, badges, calibration
 from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout, TextFit
 from eventapp.services.printing.documents import LocalAssetError, local_url_fetcher
 from eventapp.services.printing.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
@@ -26,6 +26,7 @@ from tests.pdf_reading import (
     inked_pixels,
     page_images,
     page_sizes_mm,
+    page_texts,
     qr_codes,
     squeeze,
     words,
@@ -295,6 +296,42 @@ def test_calibration_offset_shifts_every_badge(ctx: Flask) -> None:
     for code in qr_codes(shifted_pdf):
         assert code.x_mm == pytest.approx(plain[code.text].x_mm + 3, abs=0.5)
         assert code.y_mm == pytest.approx(plain[code.text].y_mm - 2, abs=0.5)
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_calibration_page_prints_only_where_the_printer_can_and_explains_itself(
+    ctx: Flask, name: str
+) -> None:
+    layout = LAYOUTS[name]
+    offset = badges.Offset(1.5, -1)
+    pdf = calibration.render_test_page(layout, offset, "de")
+    dpi = 100
+    (image,) = page_images(pdf, dpi)
+    width, height = layout.page_mm
+    margin = layout.unprintable_mm - 0.3
+    for strip in ((0, 0, width, margin), (0, height - margin, width, height),
+                  (0, 0, margin, height), (width - margin, 0, width, height)):  # fmt: skip
+        assert inked_pixels(image, strip, dpi) == 0, strip
+    sheet = calibration.calibration_sheet(layout, offset)
+    assert sheet.crosses, "no cross left to measure against"
+    reach = calibration.CROSS_ARM_MM
+    for cross in sheet.crosses:
+        assert margin + reach <= cross.x <= width - margin - reach
+        assert margin + reach <= cross.y <= height - margin - reach
+    page_words = [w for w in words(pdf) if not w.text.isdigit() and w.text != "mm"]
+    for word in page_words:
+        for cross in sheet.crosses:
+            # No word of the instructions lies on a cross.
+            apart = (
+                word.x1 / MM < cross.x - reach or word.x0 / MM > cross.x + reach
+                or word.y1 / MM < cross.y - reach or word.y0 / MM > cross.y + reach
+            )  # fmt: skip
+            assert apart, (word, cross)
+    text = squeeze(page_texts(pdf)[0])
+    assert squeeze("rechts 1,5 mm, unten -1 mm") in text
+    assert squeeze("„Drucker kalibrieren“") in text
+    if layout.per_page > 1:
+        assert squeeze("gegen das Licht") in text
 
 
 def test_selection_only_new_role_and_undo_printed(ctx: Flask) -> None:
