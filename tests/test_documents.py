@@ -181,6 +181,34 @@ def test_sign_in_sheet_sorts_by_last_name_and_puts_waiting_list_apart(ctx: Flask
     assert "Signature" in page_texts(everything)[0]
 
 
+def test_sign_in_sheet_repeats_title_time_and_page_of_pages_on_every_page(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    workshop = data["workshops"][1]  # type: ignore[index]
+    workshop.capacity = 60
+    for number in range(45):
+        person = make_registration(
+            event, f"Vorname{number}", f"Nachname{number:02d}", email=f"s{number}@example.org"
+        )
+        db.session.add(
+            Enrolment(registration=person, activity=workshop, status=EnrolmentStatus.CONFIRMED)
+        )
+    db.session.flush()
+    pdf = day_lists.render_sign_in_sheets(event, "de", workshop.id)
+    texts = page_texts(pdf)
+    assert len(texts) >= 2
+    count = len(texts)
+    for number, text in enumerate(texts, start=1):
+        flat = squeeze(text)
+        assert squeeze(f"Teilnehmerliste: {workshop.title}") in flat, number
+        assert "10:30–12:00" in text and "Raum 2" in text, number
+        assert squeeze(f"Seite {number} von {count}") in flat, number
+    assert "Nachname44" in texts[-1] and "Nachname44" not in texts[0]
+    # Each list counts its own pages, also in a document with every list.
+    everything = page_texts(day_lists.render_sign_in_sheets(event, "en"))
+    assert sum(squeeze("Page 1 of") in squeeze(text) for text in everything) == 5
+
+
 def test_door_signs_one_landscape_page_per_room(
     ctx: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
