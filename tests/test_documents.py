@@ -22,7 +22,7 @@ from eventapp.models import (
 from eventapp.services.printing import day_lists, programme_booklet
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
-from tests.pdf_reading import page_sizes_mm, page_texts, reader, squeeze
+from tests.pdf_reading import MM, page_sizes_mm, page_texts, reader, squeeze, words
 
 
 def build_day() -> dict[str, object]:
@@ -229,6 +229,27 @@ def test_door_signs_one_landscape_page_per_room(
     )
     assert result.exit_code == 0, (result.output, result.exception)
     assert reader(out.read_bytes()).trailer["/Root"]["/Lang"] == "en"
+
+
+def test_door_signs_name_speakers_and_moderators_in_type_read_from_two_metres(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    opening = data["opening"]
+    moderator = Person(name="Jan Mertens")
+    db.session.add(ActivityPerson(activity=opening, person=moderator, role=PersonRole.MODERATOR))
+    db.session.flush()
+    pdf = day_lists.render_door_signs(event, "de")
+    first = squeeze(page_texts(pdf)[0])
+    assert squeeze("Mit: Dr. Anna Schmidt") in first
+    assert squeeze("Moderation: Jan Mertens") in first
+    on_first = [w for w in words(pdf) if w.page == 0]
+    header = next(w for w in on_first if w.text == "Zeit")
+    footer = (210 - 15) * MM  # the page number sits in the bottom margin
+    schedule = [w for w in on_first if header.y0 <= w.y0 and w.y1 < footer]
+    assert len(schedule) > 10
+    for word in schedule:
+        # pdftotext's word box is the font's ascent plus descent: 1.164 em for DejaVu Sans.
+        assert (word.y1 - word.y0) / 1.164 >= 15.9, word
 
 
 def test_lazy_hyphenation_splits_words_like_pyphen() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
+    ActivityPerson,
     Enrolment,
     EnrolmentStatus,
     Event,
@@ -150,6 +151,7 @@ def door_signs(event: Event) -> list[DoorSign]:
     activities = db.session.scalars(
         sa.select(Activity)
         .where(Activity.event_id == event.id, Activity.published, Activity.room_id.is_not(None))
+        .options(selectinload(Activity.people).selectinload(ActivityPerson.person))
         .order_by(Activity.starts_at, Activity.id)
     ).all()
     signs = []
