@@ -153,6 +153,36 @@ def test_programme_structure_has_headings_and_table_headers(ctx: Flask) -> None:
     )
 
 
+def test_programme_cover_names_day_hours_venue_award_and_contact(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    event.venue, event.address = "Haus der Wirtschaft", "Breite Straße 29, 10178 Berlin"
+    event.contact_phone = "030 123456"
+    make_activity(
+        event, "Preisverleihung „Innovative Netzwerke“", "16:00", "17:00",
+        data["rooms"][0], ActivityKind.AWARD_CEREMONY,  # type: ignore[index]
+    )  # fmt: skip
+    db.session.flush()
+    cover = squeeze(page_texts(programme_booklet.render_programme(event, "de"))[0])
+    for part in ("Innovationstag 2026", "Haus der Wirtschaft", "Breite Straße 29",
+                 "09:30–17:00", "Preisverleihung „Innovative Netzwerke“", "16:00–17:00",
+                 "kontakt@example.org", "030 123456"):  # fmt: skip
+        assert squeeze(part) in cover, part
+
+
+def test_programme_grid_runs_room_less_items_across_all_rooms(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    activities = programme_booklet.published_activities(event)
+    (day,) = programme_booklet.programme_days(event, activities)
+    assert None not in day.rooms and len(day.rooms) == 6
+    lunch_rows = [row for row in day.rows if data["lunch"] in row.spanning]
+    assert len(lunch_rows) == 1 and lunch_rows[0].cells == []
+    assert all(len(row.cells) == 6 for row in day.rows if not row.spanning)
+    grid = page_texts(programme_booklet.render_programme(event, "de"))[1]
+    assert "Mittagspause" in grid and "ohne Raum" not in grid
+
+
 def test_programme_cache_follows_programme_changes(ctx: Flask, tmp_path: Path) -> None:
     data = build_day()
     event: Event = data["event"]  # type: ignore[assignment]
