@@ -6,7 +6,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -113,10 +113,27 @@ def no_cookies_cache(response: Response) -> Response:
     return response
 
 
+# The documentation page runs the vendored Redoc build; this policy keeps the browser from
+# fetching anything from other sites (Redoc's sidebar links a logo on its CDN).
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+)
+
+
 @bp.route("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """Send the OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(base_url()))
+    return jsonify(openapi_document(base_url(), url_for("api.docs", _external=True)))
+
+
+@bp.route("/docs")
+def docs() -> ResponseReturnValue:
+    """Show the API's documentation, rendered in the browser from the OpenAPI document."""
+    response = make_response(render_template("api/docs.html"))
+    response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return response
 
 
 @bp.route("/events")
