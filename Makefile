@@ -9,7 +9,7 @@ WORKERS ?= 4
 DEMO_PARTICIPANTS ?= 60
 export FLASK_APP := eventapp
 
-.PHONY: compile-translations run serve test bench lint format translations migration check-system clean
+.PHONY: compile-translations run serve test bench lint format translations migration check-system clean vendor
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eventapp needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -75,3 +75,15 @@ migration: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## make vendor: refresh the vendored Redoc build behind /api/v1/docs (static/vendor/redoc/) from
+## npm; needs node/npm. The committed files are what the app serves; it never loads them from a CDN.
+REDOC_VERSION ?= 2.5.4
+vendor:
+	rm -rf .vendor-build && mkdir -p .vendor-build static/vendor/redoc
+	cd .vendor-build && npm pack --silent redoc@$(REDOC_VERSION) && tar xzf redoc-$(REDOC_VERSION).tgz
+	cp .vendor-build/package/bundles/redoc.standalone.js static/vendor/redoc/redoc.standalone.js
+	cp .vendor-build/package/bundles/redoc.standalone.js.LICENSE.txt static/vendor/redoc/THIRD-PARTY-LICENSES.txt
+	cp .vendor-build/package/LICENSE static/vendor/redoc/LICENSE
+	echo "redoc $(REDOC_VERSION) (npm), bundles/redoc.standalone.js" > static/vendor/redoc/VERSION
+	rm -rf .vendor-build

@@ -258,8 +258,9 @@ PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document(server_url: str) -> dict[str, Any]:
-    """Return the OpenAPI document with the API's address (the server) filled in."""
+def openapi_document(server_url: str, docs_url: str | None = None) -> dict[str, Any]:
+    """Return the OpenAPI document with the API's address (and its documentation page)."""
+    external = {"externalDocs": {"description": "API documentation", "url": docs_url}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -274,4 +275,4 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS},
-    }
+    } | (external if docs_url else {})

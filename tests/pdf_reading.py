@@ -10,6 +10,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -119,3 +120,34 @@ def qr_codes(pdf: bytes, dpi: int = 150) -> list[Code]:
                     Code(number, result.text, sum(xs) / 4 / px_per_mm, sum(ys) / 4 / px_per_mm)
                 )
     return codes
+
+
+def page_images(pdf: bytes, dpi: int = 100) -> list[Any]:
+    """Render every page to a greyscale image (pdftoppm), as it would come out of a printer."""
+    from PIL import Image
+
+    images = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "doc.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-r", str(dpi), "-gray", "-png", str(path), str(Path(folder) / "p")],
+            check=True,
+        )
+        pngs = sorted(Path(folder).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[1]))
+        for png in pngs:
+            with Image.open(png) as image:
+                images.append(image.convert("L"))
+    return images
+
+
+def inked_pixels(image: Any, box_mm: tuple[float, float, float, float], dpi: int) -> int:
+    """Count the pixels that are not white inside a box (left, top, right, bottom in mm)."""
+    px = dpi / 25.4
+    left, top, right, bottom = (round(v * px) for v in box_mm)
+    left, top = max(left, 0), max(top, 0)
+    right, bottom = min(right, image.width), min(bottom, image.height)
+    if right <= left or bottom <= top:
+        return 0
+    histogram = image.crop((left, top, right, bottom)).histogram()
+    return sum(histogram[:250])

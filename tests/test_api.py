@@ -195,7 +195,12 @@ def test_openapi_document_is_served_and_covers_every_route(client: FlaskClient, 
     assert served["paths"] == DOCUMENT["paths"]
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api.") and "<path:" not in rule.rule:
+        # The documentation page is HTML for people, not a path of the API.
+        if (
+            rule.endpoint.startswith("api.")
+            and "<path:" not in rule.rule
+            and rule.endpoint != "api.docs"
+        ):
             routes.add(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")))
     # "" is the API's own address, named as the document's server rather than as a path.
     assert routes - {""} == set(served["paths"])
@@ -215,6 +220,17 @@ def test_openapi_document_is_valid_openapi_31() -> None:
     validate_openapi(DOCUMENT)
     for schema in DOCUMENT["components"]["schemas"].values():
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_openapi_document_links_its_documentation_page(client: FlaskClient) -> None:
+    served = client.get("/api/v1/openapi.json").get_json()
+    validate_openapi(served)
+    assert served["externalDocs"]["url"] == "http://localhost/api/v1/docs"
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "/static/vendor/redoc/redoc.standalone.js" in page.text
+    assert 'data-spec-url="/api/v1/openapi.json"' in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
 
 
 def test_wrong_method_and_unknown_path_answer_json(client: FlaskClient) -> None:

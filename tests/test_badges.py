@@ -16,13 +16,22 @@ from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services import DomainError
-from eventapp.services.printing import badge_rendering, badges
+from eventapp.services.printing import badge_rendering, badges, calibration
 from eventapp.services.printing.badge_layouts import LAYOUTS, BadgeLayout, TextFit
 from eventapp.services.printing.documents import LocalAssetError, local_url_fetcher
 from eventapp.services.printing.text_fit import PT_PER_MM, SAFETY, fit_text, text_width_em
 from tests.factories import make_event, make_registration
 from tests.helpers.system import CJK_FONT, PDF_OUTPUT
-from tests.pdf_reading import MM, page_sizes_mm, qr_codes, squeeze, words
+from tests.pdf_reading import (
+    MM,
+    inked_pixels,
+    page_images,
+    page_sizes_mm,
+    page_texts,
+    qr_codes,
+    squeeze,
+    words,
+)
 
 pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
@@ -125,6 +134,64 @@ def test_layouts_grid_fits_page_and_centres_cards() -> None:
         x, y = layout.origin(layout.columns - 1, layout.rows - 1)
         assert x + layout.badge_mm[0] <= layout.page_mm[0] + 1e-6
         assert y + layout.badge_mm[1] <= layout.page_mm[1] + 1e-6
+
+
+def test_every_safe_area_lies_inside_the_printable_part_of_the_sheet() -> None:
+    for layout in LAYOUTS.values():
+        assert layout.safe_margin_mm > 0, layout.name
+        for slot in range(layout.per_page):
+            left, top, right, bottom = layout.safe_area(*layout.cell(slot))
+            width, height = layout.page_mm
+            margin = layout.unprintable_mm
+            assert left >= margin and top >= margin, layout.name
+            assert right <= width - margin and bottom <= height - margin, layout.name
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_no_mark_of_a_badge_lies_outside_its_safe_area_or_the_printable_sheet(
+    ctx: Flask, name: str
+) -> None:
+    """Read the rendered pages' pixels: the ring between card edge and safe area stays white."""
+    event = make_event()
+    layout = LAYOUTS[name]
+    make_people(event, min(layout.per_page, len(PEOPLE)))
+    chosen = badges.select_for_badges(event)
+    pdf = badge_rendering.render_badges(event, chosen, layout, processes=1)
+    dpi = 100
+    tolerance = 0.3  # anti-aliasing reaches about one pixel past a shape's edge
+    for number, image in enumerate(page_images(pdf, dpi)):
+        back = layout.duplex and number % 2 == 1
+        width, height = layout.page_mm
+        margin = layout.unprintable_mm
+        for strip in ((0, 0, width, margin), (0, height - margin, width, height),
+                      (0, 0, margin, height), (width - margin, 0, width, height)):  # fmt: skip
+            assert inked_pixels(image, strip, dpi) == 0, (name, number, "sheet edge", strip)
+        for slot in range(len(chosen)):
+            column, row = layout.cell(slot)
+            if back:
+                column = layout.back_column(column)
+            x0, y0 = layout.origin(column, row)
+            x1, y1 = x0 + layout.badge_mm[0], y0 + layout.badge_mm[1]
+            s0, t0, s1, t1 = layout.safe_area(column, row)
+            ring = (
+                (x0, y0, x1, t0 - tolerance),
+                (x0, t1 + tolerance, x1, y1),
+                (x0, y0, s0 - tolerance, y1),
+                (s1 + tolerance, y0, x1, y1),
+            )
+            for strip in ring:
+                assert inked_pixels(image, strip, dpi) == 0, (name, number, slot, strip)
+
+
+def test_network_line_leaves_out_a_region_its_name_already_says(ctx: Flask) -> None:
+    event = make_event()
+    named = Network(name="Fachkräfteinitiative Rhein-Neckar", region="Rhein-Neckar", state="BW")
+    other = Network(name="Fachkräftebündnis Südwest", region="Landkreis Konstanz", state="BW")
+    db.session.add_all([named, other])
+    first = make_registration(event, "Ada", "Alt", network=named)
+    second = make_registration(event, "Bea", "Berg", email="b@example.org", network=other)
+    assert badges.network_text(first) == "Fachkräfteinitiative Rhein-Neckar"
+    assert badges.network_text(second) == "Fachkräftebündnis Südwest · Landkreis Konstanz"
 
 
 def test_german_sort_key_puts_umlauts_with_their_vowel() -> None:
@@ -233,6 +300,42 @@ def test_calibration_offset_shifts_every_badge(ctx: Flask) -> None:
     for code in qr_codes(shifted_pdf):
         assert code.x_mm == pytest.approx(plain[code.text].x_mm + 3, abs=0.5)
         assert code.y_mm == pytest.approx(plain[code.text].y_mm - 2, abs=0.5)
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_calibration_page_prints_only_where_the_printer_can_and_explains_itself(
+    ctx: Flask, name: str
+) -> None:
+    layout = LAYOUTS[name]
+    offset = badges.Offset(1.5, -1)
+    pdf = calibration.render_test_page(layout, offset, "de")
+    dpi = 100
+    (image,) = page_images(pdf, dpi)
+    width, height = layout.page_mm
+    margin = layout.unprintable_mm - 0.3
+    for strip in ((0, 0, width, margin), (0, height - margin, width, height),
+                  (0, 0, margin, height), (width - margin, 0, width, height)):  # fmt: skip
+        assert inked_pixels(image, strip, dpi) == 0, strip
+    sheet = calibration.calibration_sheet(layout, offset)
+    assert sheet.crosses, "no cross left to measure against"
+    reach = calibration.CROSS_ARM_MM
+    for cross in sheet.crosses:
+        assert margin + reach <= cross.x <= width - margin - reach
+        assert margin + reach <= cross.y <= height - margin - reach
+    page_words = [w for w in words(pdf) if not w.text.isdigit() and w.text != "mm"]
+    for word in page_words:
+        for cross in sheet.crosses:
+            # No word of the instructions lies on a cross.
+            apart = (
+                word.x1 / MM < cross.x - reach or word.x0 / MM > cross.x + reach
+                or word.y1 / MM < cross.y - reach or word.y0 / MM > cross.y + reach
+            )  # fmt: skip
+            assert apart, (word, cross)
+    text = squeeze(page_texts(pdf)[0])
+    assert squeeze("rechts 1,5 mm, unten -1 mm") in text
+    assert squeeze("„Drucker kalibrieren“") in text
+    if layout.per_page > 1:
+        assert squeeze("gegen das Licht") in text
 
 
 def test_selection_only_new_role_and_undo_printed(ctx: Flask) -> None:

@@ -24,7 +24,7 @@ from eventapp.services.printing import day_lists, programme_booklet
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
 from tests.helpers.system import PDF_OUTPUT
-from tests.pdf_reading import page_sizes_mm, page_texts, reader, squeeze
+from tests.pdf_reading import MM, page_sizes_mm, page_texts, reader, squeeze, words
 
 pytestmark = pytest.mark.system(*PDF_OUTPUT)
 
@@ -157,6 +157,36 @@ def test_programme_structure_has_headings_and_table_headers(ctx: Flask) -> None:
     )
 
 
+def test_programme_cover_names_day_hours_venue_award_and_contact(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    event.venue, event.address = "Haus der Wirtschaft", "Breite Straße 29, 10178 Berlin"
+    event.contact_phone = "030 123456"
+    make_activity(
+        event, "Preisverleihung „Innovative Netzwerke“", "16:00", "17:00",
+        data["rooms"][0], ActivityKind.AWARD_CEREMONY,  # type: ignore[index]
+    )  # fmt: skip
+    db.session.flush()
+    cover = squeeze(page_texts(programme_booklet.render_programme(event, "de"))[0])
+    for part in ("Innovationstag 2026", "Haus der Wirtschaft", "Breite Straße 29",
+                 "09:30–17:00", "Preisverleihung „Innovative Netzwerke“", "16:00–17:00",
+                 "kontakt@example.org", "030 123456"):  # fmt: skip
+        assert squeeze(part) in cover, part
+
+
+def test_programme_grid_runs_room_less_items_across_all_rooms(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    activities = programme_booklet.published_activities(event)
+    (day,) = programme_booklet.programme_days(event, activities)
+    assert None not in day.rooms and len(day.rooms) == 6
+    lunch_rows = [row for row in day.rows if data["lunch"] in row.spanning]
+    assert len(lunch_rows) == 1 and lunch_rows[0].cells == []
+    assert all(len(row.cells) == 6 for row in day.rows if not row.spanning)
+    grid = page_texts(programme_booklet.render_programme(event, "de"))[1]
+    assert "Mittagspause" in grid and "ohne Raum" not in grid
+
+
 def test_programme_cache_follows_programme_changes(ctx: Flask, tmp_path: Path) -> None:
     data = build_day()
     event: Event = data["event"]  # type: ignore[assignment]
@@ -185,6 +215,34 @@ def test_sign_in_sheet_sorts_by_last_name_and_puts_waiting_list_apart(ctx: Flask
     assert "Signature" in page_texts(everything)[0]
 
 
+def test_sign_in_sheet_repeats_title_time_and_page_of_pages_on_every_page(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    workshop = data["workshops"][1]  # type: ignore[index]
+    workshop.capacity = 60
+    for number in range(45):
+        person = make_registration(
+            event, f"Vorname{number}", f"Nachname{number:02d}", email=f"s{number}@example.org"
+        )
+        db.session.add(
+            Enrolment(registration=person, activity=workshop, status=EnrolmentStatus.CONFIRMED)
+        )
+    db.session.flush()
+    pdf = day_lists.render_sign_in_sheets(event, "de", workshop.id)
+    texts = page_texts(pdf)
+    assert len(texts) >= 2
+    count = len(texts)
+    for number, text in enumerate(texts, start=1):
+        flat = squeeze(text)
+        assert squeeze(f"Teilnehmerliste: {workshop.title}") in flat, number
+        assert "10:30–12:00" in text and "Raum 2" in text, number
+        assert squeeze(f"Seite {number} von {count}") in flat, number
+    assert "Nachname44" in texts[-1] and "Nachname44" not in texts[0]
+    # Each list counts its own pages, also in a document with every list.
+    everything = page_texts(day_lists.render_sign_in_sheets(event, "en"))
+    assert sum(squeeze("Page 1 of") in squeeze(text) for text in everything) == 5
+
+
 def test_door_signs_one_landscape_page_per_room(
     ctx: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
@@ -205,6 +263,27 @@ def test_door_signs_one_landscape_page_per_room(
     )
     assert result.exit_code == 0, (result.output, result.exception)
     assert reader(out.read_bytes()).trailer["/Root"]["/Lang"] == "en"
+
+
+def test_door_signs_name_speakers_and_moderators_in_type_read_from_two_metres(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    opening = data["opening"]
+    moderator = Person(name="Jan Mertens")
+    db.session.add(ActivityPerson(activity=opening, person=moderator, role=PersonRole.MODERATOR))
+    db.session.flush()
+    pdf = day_lists.render_door_signs(event, "de")
+    first = squeeze(page_texts(pdf)[0])
+    assert squeeze("Mit: Dr. Anna Schmidt") in first
+    assert squeeze("Moderation: Jan Mertens") in first
+    on_first = [w for w in words(pdf) if w.page == 0]
+    header = next(w for w in on_first if w.text == "Zeit")
+    footer = (210 - 15) * MM  # the page number sits in the bottom margin
+    schedule = [w for w in on_first if header.y0 <= w.y0 and w.y1 < footer]
+    assert len(schedule) > 10
+    for word in schedule:
+        # pdftotext's word box is the font's ascent plus descent: 1.164 em for DejaVu Sans.
+        assert (word.y1 - word.y0) / 1.164 >= 15.9, word
 
 
 def test_lazy_hyphenation_splits_words_like_pyphen() -> None:

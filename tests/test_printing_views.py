@@ -161,7 +161,7 @@ def test_document_jobs_and_calibration(app: Flask, staff_client: FlaskClient) ->
     test_page = staff_client.get(f"{url}/kalibrierung/a4-10.pdf")
     assert test_page.mimetype == "application/pdf"
     assert page_sizes_mm(test_page.data) == [(210.0, 297.0)]
-    assert "1.5" in reader(test_page.data).pages[0].extract_text()
+    assert "rechts 1,5 mm" in reader(test_page.data).pages[0].extract_text()
     assert staff_client.get(f"{url}/kalibrierung/a3.pdf").status_code == 404
 
 

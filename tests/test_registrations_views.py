@@ -126,6 +126,19 @@ def test_register_bad_field_keeps_input_and_says_why(
         assert count(Registration) == 0
 
 
+def test_error_summary_labels_never_end_in_full_stop_and_colon(
+    client: FlaskClient, programme: dict
+) -> None:
+    """The consent label is a sentence ending in a full stop: the summary adds no colon to it."""
+    response = client.post(
+        "/testtag/anmeldung", data=form_data(privacy_consent=None, first_name="")
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "mit der Verarbeitung einverstanden: Bitte stimmen Sie" in page
+    assert ".:" not in page
+
+
 def test_register_tampered_activity_is_refused(
     client: FlaskClient, programme: dict, app: Flask
 ) -> None:

@@ -137,15 +137,40 @@ def test_schedule_json_carries_programme(client: FlaskClient, ctx: Flask) -> Non
     ]
     assert conference["acronym"] == "innovationstag_2026"
     assert conference["daysCount"] == 1
-    assert [room["name"] for room in conference["rooms"]] == ["Großer Saal", "Raum 2", "—"]
+    assert [room["name"] for room in conference["rooms"]] == ["Großer Saal", "Raum 2"]
     day = conference["days"][0]
     assert day["day_start"] == "2026-06-10T00:00:00+02:00"
-    lunch = day["rooms"]["—"][0]
+    lunch = day["rooms"]["Großer Saal"][1]
     assert lunch["guid"] == data["lunch"].uid
     assert lunch["duration"] == "00:45"
     assert lunch["type"] == "break"
     workshop = day["rooms"]["Raum 2"][0]
     assert workshop["slug"] == f"innovationstag_2026-{data['workshop'].id}-fachkraefte-sichern"
+
+
+def test_activities_without_room_are_in_the_main_room_and_no_made_up_room_is_listed(
+    client: FlaskClient, ctx: Flask
+) -> None:
+    data = build_programme()
+    event = data["event"]
+    # The main room is the one with the most seats, wherever it stands in the timetable.
+    make_room(event, "Foyer", 120, position=-1)
+    db.session.commit()
+    root = etree.fromstring(client.get("/innovationstag-2026/schedule.xml").data)
+    listed = {room.get("name") for room in root.iterfind("day/room")}
+    assert listed == {"Großer Saal", "Raum 2"}
+    lunch = root.find(f"day/room/event[@guid='{data['lunch'].uid}']")
+    assert lunch.getparent().get("name") == "Großer Saal"
+    assert lunch.findtext("room") == "Großer Saal"
+    conference = client.get("/innovationstag-2026/schedule.json").get_json()["schedule"][
+        "conference"
+    ]
+    names = [room["name"] for room in conference["rooms"]]
+    assert "—" not in names and "Foyer" in names
+    (day,) = conference["days"]
+    room_of = {item["title"]: name for name, items in day["rooms"].items() for item in items}
+    assert room_of["Mittagspause"] == "Großer Saal"
+    assert all(name in names for name in day["rooms"])
 
 
 def test_schedule_across_dst_day_has_right_offsets(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -128,10 +128,27 @@ def root() -> ResponseReturnValue:
     )
 
 
+# The documentation page runs the vendored Redoc build; this policy keeps the browser from
+# fetching anything from other sites (Redoc's sidebar links a logo on its CDN).
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+)
+
+
 @bp.route("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """Send the OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(api_url("root")))
+    return jsonify(openapi_document(api_url("root"), api_url("docs")))
+
+
+@bp.route("/docs")
+def docs() -> ResponseReturnValue:
+    """Show the API's documentation, rendered in the browser from the OpenAPI document."""
+    response = make_response(render_template("api/docs.html"))
+    response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return response
 
 
 @bp.route("/events")

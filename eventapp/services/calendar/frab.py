@@ -1,4 +1,11 @@
-"""The published programme in the frab/C3VOC schedule format (XML and JSON) for schedule apps."""
+"""The published programme in the frab/C3VOC schedule format (XML and JSON) for schedule apps.
+
+Activities without a room of their own (arrival, breaks, the evening get-together) go into the
+venue's main room. Schedule apps (Giggity, Fosdem Companion, ConfClerk) show every room of the
+schedule as a column or filter and expect each event in a room; a made-up room such as "—"
+appeared there as a room nobody could find. Everyone gathers in the main room (the one with the
+most seats) for those items anyway.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ GENERATOR = "eventapp"
 # Person guids derive from the person's id within this namespace (no e-mail addresses exposed).
 PERSON_NAMESPACE = uuid.UUID("6f1d1c7e-5a0b-4d6e-9a43-2f6c0b1e7a11")
 ROOM_NAMESPACE = uuid.UUID("0c8c3f0e-8d7b-4a55-b0f4-2b1f3d5e9c20")
+# Used only when an event has no rooms at all.
 NO_ROOM = "—"
 # frab "type" per kind; schedule apps know talk/workshop/meeting/other.
 FRAB_TYPES = {
@@ -82,12 +90,22 @@ def _abstract(activity: Activity) -> str:
     return text.split("\n\n", 1)[0]
 
 
+def main_room_name(event: Event) -> str:
+    """Return the venue's main room: the one with the most seats (first in the timetable on a tie).
+
+    Activities without a room of their own are listed there (see the module's docstring).
+    """
+    rooms = sorted(event.rooms, key=lambda room: (-room.capacity, room.position, room.name))
+    return rooms[0].name if rooms else NO_ROOM
+
+
 def schedule_data(event: Event) -> dict[str, Any]:
     """Return the schedule as plain data: conference, rooms and days with their activities."""
     activities = published_activities(event)
+    main_room = main_room_name(event)
     rooms: list[str] = [room.name for room in event.rooms]
     for activity in activities:
-        name = activity.room.name if activity.room else NO_ROOM
+        name = activity.room.name if activity.room else main_room
         if name not in rooms:
             rooms.append(name)
     days: list[dict[str, Any]] = []
@@ -96,7 +114,7 @@ def schedule_data(event: Event) -> dict[str, Any]:
         on_day = [a for a in activities if start <= a.starts_at < end]
         by_room: dict[str, list[dict[str, Any]]] = {name: [] for name in rooms}
         for activity in on_day:
-            room = activity.room.name if activity.room else NO_ROOM
+            room = activity.room.name if activity.room else main_room
             by_room[room].append(_event_data(event, activity, room))
         days.append(
             {

@@ -1,7 +1,10 @@
 """Badge sheets as data: page size, badge size, grid, margins, gaps and the badge design.
 
 Adding a new label sheet is one entry in LAYOUTS; margins default to centring the grid on the
-page, which is how micro-perforated card sheets are cut.
+page, which is how micro-perforated card sheets are cut. Every printed mark of a badge stays
+inside its safe area (the card less `safe_margin_mm` on each side), so a printer that is off
+by a few millimetres neither bleeds into the next card nor loses a mark at the sheet's edge,
+where printers leave `unprintable_mm` blank.
 """
 
 from __future__ import annotations
@@ -80,6 +83,10 @@ class BadgeLayout:
     design: BadgeDesign = field(default=CARD)
     # Each sheet is followed by a back page, mirrored left-right for long-edge duplex printing.
     duplex: bool = False
+    # Nothing is printed closer than this to a card's edge (printer offset, cutting tolerance).
+    safe_margin_mm: float = 3.0
+    # Margin at the sheet's edges that the printer the layout is meant for cannot print.
+    unprintable_mm: float = 5.0
 
     @property
     def per_page(self) -> int:
@@ -107,6 +114,13 @@ class BadgeLayout:
             top + row * (self.badge_mm[1] + self.gap_mm[1]),
         )
 
+    def safe_area(self, column: int, row: int) -> tuple[float, float, float, float]:
+        """Return the box (left, top, right, bottom) in mm a badge's marks must stay inside."""
+        x, y = self.origin(column, row)
+        w, h = self.badge_mm
+        m = self.safe_margin_mm
+        return (x + m, y + m, x + w - m, y + h - m)
+
     def back_column(self, column: int) -> int:
         """Return the column on the back page that lies behind a front column."""
         return self.columns - 1 - column
@@ -119,6 +133,7 @@ ID1 = (85.6, 54.0)
 LAYOUTS: dict[str, BadgeLayout] = {
     layout.name: layout
     for layout in (
+        # Cards touch each other at the perforation: 3 mm keeps an offset out of the neighbour.
         BadgeLayout(
             "a4-10",
             _l("A4-Bogen mit 10 Karten 90 × 54 mm (2 × 5, mikroperforiert)"),
@@ -127,9 +142,35 @@ LAYOUTS: dict[str, BadgeLayout] = {
             columns=2,
             rows=5,
         ),
-        BadgeLayout("a4-4", _l("A4-Bogen mit 4 Schildern A6 (2 × 2)"), A4, A6, 2, 2, design=TALL),
-        BadgeLayout("a6", _l("Einzelnes Schild A6 (Schildrucker)"), A6, A6, design=TALL),
-        BadgeLayout("id1", _l("Einzelne Karte 85,6 × 54 mm (ID-1, Kartendrucker)"), ID1, ID1),
+        # Four A6 fill the A4 sheet: the outer card edges are the sheet's, which office printers
+        # leave blank for 4–5 mm.
+        BadgeLayout(
+            "a4-4",
+            _l("A4-Bogen mit 4 Schildern A6 (2 × 2)"),
+            A4,
+            A6,
+            2,
+            2,
+            design=TALL,
+            safe_margin_mm=6.0,
+        ),
+        BadgeLayout(
+            "a6",
+            _l("Einzelnes Schild A6 (Schildrucker)"),
+            A6,
+            A6,
+            design=TALL,
+            safe_margin_mm=4.0,
+            unprintable_mm=3.0,
+        ),
+        BadgeLayout(
+            "id1",
+            _l("Einzelne Karte 85,6 × 54 mm (ID-1, Kartendrucker)"),
+            ID1,
+            ID1,
+            safe_margin_mm=2.5,
+            unprintable_mm=1.0,
+        ),
         BadgeLayout(
             "a6-duplex",
             _l("A4-Bogen mit 4 Schildern A6, beidseitig (Duplex, lange Kante)"),
@@ -139,6 +180,7 @@ LAYOUTS: dict[str, BadgeLayout] = {
             2,
             design=TALL,
             duplex=True,
+            safe_margin_mm=6.0,
         ),
     )
 }

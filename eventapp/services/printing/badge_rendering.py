@@ -118,7 +118,7 @@ def chunk_html(
                 ("e", (x + geo.padding, y + geo.padding)),
                 ("t", (x + geo.text_left, y + geo.text_top)),
                 ("q", (x + geo.qr_left, y + geo.qr_top)),
-                ("b", (x, y + geo.height - geo.band_h)),
+                ("b", (x + geo.band_left, y + geo.band_top)),
             ),
         }
         for name, (x, y) in corners.items()

@@ -53,6 +53,9 @@ class Geometry:
     qr_left: float
     qr_top: float
     qr_size: float
+    band_left: float
+    band_top: float
+    band_w: float
     band_h: float
 
 
@@ -95,24 +98,30 @@ class Sheet:
 
 
 def geometry(layout: BadgeLayout) -> Geometry:
-    """Compute the block positions of a layout's badge design."""
+    """Compute the block positions of a layout's badge design, all inside its safe area.
+
+    The role band is inset by the safe margin like everything else: at the card's edge it
+    would print into the next card or off the sheet as soon as the printer is slightly off.
+    """
     design = layout.design
     width, height = layout.badge_mm
-    pad = design.padding_mm
+    safe = layout.safe_margin_mm
+    pad = max(design.padding_mm, safe)
     header_h = design.header_pt * 1.3 / PT_PER_MM
     top = pad + header_h + GAP_MM
+    band_top = height - safe - design.band_mm
     if design.shape == "card":
         text_width = width - 2 * pad - design.qr_mm - GAP_MM
-        text_height = height - design.band_mm - top - GAP_MM
+        text_height = band_top - top - GAP_MM
         qr_left, qr_top = width - pad - design.qr_mm, top
     else:
         text_width = width - 2 * pad
-        text_height = height - design.band_mm - top - design.qr_mm - 2 * GAP_MM
+        text_height = band_top - top - design.qr_mm - 2 * GAP_MM
         qr_left = (width - design.qr_mm) / 2
-        qr_top = height - design.band_mm - GAP_MM - design.qr_mm
+        qr_top = band_top - GAP_MM - design.qr_mm
     return Geometry(
         width, height, pad, header_h, pad, top, text_width, text_height,
-        qr_left, qr_top, design.qr_mm, design.band_mm,
+        qr_left, qr_top, design.qr_mm, safe, band_top, width - 2 * safe, design.band_mm,
     )  # fmt: skip
 
 
@@ -184,11 +193,18 @@ def _in_print_order(event: Event, sort: str, *conditions: Any) -> list[Registrat
 
 
 def network_text(registration: Registration) -> str:
-    """Return the network (with its region) or else the federal state for the badge."""
+    """Return the network (with its region) or else the federal state for the badge.
+
+    The region is left out when the network's name already says it ("Fachkräfteinitiative
+    Rhein-Neckar", region "Rhein-Neckar").
+    """
     network = registration.network
-    if network is not None:
-        return f"{network.name} · {network.region}" if network.region else network.name
-    return registration.state
+    if network is None:
+        return registration.state
+    region = network.region.strip()
+    if not region or region.casefold() in network.name.casefold():
+        return network.name
+    return f"{network.name} · {region}"
 
 
 def fit_header(header: str, layout: BadgeLayout, geo: Geometry) -> FittedText:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
+    ActivityPerson,
     Enrolment,
     EnrolmentStatus,
     Event,
@@ -97,24 +99,51 @@ def sign_in_sheets(event: Event, activity_id: int | None = None) -> list[SignInS
     return sheets
 
 
+def page_of_pages_css(text: str) -> str:
+    """Turn "Seite %(page)s von %(pages)s" into a CSS content value with the page counters."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return quoted.replace("%(page)s", '" counter(page) "').replace(
+        "%(pages)s", '" counter(pages) "'
+    )
+
+
 def render_sign_in_sheets(
     event: Event, language: str = "de", activity_id: int | None = None
 ) -> bytes:
-    """Render the sign-in sheets (Teilnehmerlisten) as one PDF."""
+    """Render the sign-in sheets (Teilnehmerlisten) as one PDF.
+
+    Each activity's list is rendered on its own, so its pages count "Seite n von m" within
+    that list; title, time and room repeat at the top of every page (a CSS running element),
+    so a loose page can always be put back.
+    """
+    import pikepdf
+
     sheets = sign_in_sheets(event, activity_id)
     with force_locale(language):
         if not sheets:
             raise DomainError(_("Es gibt keine Programmpunkte mit Anmeldung."))
         title = _("Teilnehmerlisten – %(event)s", event=event.title)
-    return render_pdf(
-        "documents/sign_in_sheets.html",
-        language,
-        stylesheets=("lists.css",),
-        event=event,
-        title=title,
-        sheets=sheets,
-        zone=event.timezone,
-    )
+        page_of_pages = page_of_pages_css(_("Seite %(page)s von %(pages)s"))
+    writer = pikepdf.new()
+    parts = []
+    for sheet in sheets:
+        pdf = render_pdf(
+            "documents/sign_in_sheets.html",
+            language,
+            stylesheets=("lists.css",),
+            event=event,
+            title=title,
+            sheets=[sheet],
+            zone=event.timezone,
+            page_of_pages=page_of_pages,
+        )
+        part = pikepdf.open(io.BytesIO(pdf))
+        parts.append(part)
+        writer.pages.extend(part.pages)
+    writer.docinfo["/Title"] = title
+    out = io.BytesIO()
+    writer.save(out)
+    return out.getvalue()
 
 
 def door_signs(event: Event) -> list[DoorSign]:
@@ -122,6 +151,7 @@ def door_signs(event: Event) -> list[DoorSign]:
     activities = db.session.scalars(
         sa.select(Activity)
         .where(Activity.event_id == event.id, Activity.published, Activity.room_id.is_not(None))
+        .options(selectinload(Activity.people).selectinload(ActivityPerson.person))
         .order_by(Activity.starts_at, Activity.id)
     ).all()
     signs = []

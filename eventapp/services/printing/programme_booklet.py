@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityPerson, Event, Room
+from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, Room
 from eventapp.services.printing.documents import render_pdf
 from eventapp.timezones import to_local
 
@@ -28,10 +28,15 @@ PORTRAIT_ROOMS = 4
 
 @dataclass
 class GlanceRow:
-    """One start time of the day with what begins then in each room."""
+    """One start time of the day with what begins then in each room.
+
+    Activities without a room (arrival, breaks, plenary-wide items) are `spanning`: their row
+    runs across all rooms instead of filling a column of their own.
+    """
 
     starts: datetime
     cells: list[list[Activity]]
+    spanning: list[Activity] = field(default_factory=list)
 
 
 @dataclass
@@ -40,7 +45,7 @@ class ProgrammeDay:
 
     day: date
     activities: list[Activity]
-    rooms: list[Room | None] = field(default_factory=list)
+    rooms: list[Room] = field(default_factory=list)
     rows: list[GlanceRow] = field(default_factory=list)
 
     @property
@@ -73,19 +78,40 @@ def programme_days(event: Event, activities: list[Activity]) -> list[ProgrammeDa
     days = []
     for day in sorted(by_day):
         items = by_day[day]
-        rooms: list[Room | None] = sorted(
+        rooms = sorted(
             {a.room for a in items if a.room is not None}, key=lambda r: room_order[r.id]
         )
-        if any(a.room is None for a in items):
-            rooms.append(None)
         rows = []
         for starts in sorted({a.starts_at for a in items}):
+            spanning = [a for a in items if a.starts_at == starts and a.room is None]
+            if spanning:
+                rows.append(GlanceRow(starts, [], spanning))
             cells = [
                 [a for a in items if a.starts_at == starts and a.room == room] for room in rooms
             ]
-            rows.append(GlanceRow(starts, cells))
+            if any(cells):
+                rows.append(GlanceRow(starts, cells))
         days.append(ProgrammeDay(day, items, rooms, rows))
     return days
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What the booklet's cover says besides the event's own fields: hours and the award."""
+
+    starts: datetime | None
+    ends: datetime | None
+    awards: list[Activity]
+
+
+def cover(activities: list[Activity]) -> Cover:
+    """Return the day's first start, last end and the award ceremonies for the cover."""
+    held = [a for a in activities if not a.cancelled]
+    return Cover(
+        min((a.starts_at for a in held), default=None),
+        max((a.ends_at for a in held), default=None),
+        [a for a in held if a.kind == ActivityKind.AWARD_CEREMONY],
+    )
 
 
 def render_programme(event: Event, language: str = "de") -> bytes:
@@ -101,6 +127,7 @@ def render_programme(event: Event, language: str = "de") -> bytes:
         event=event,
         title=title,
         days=programme_days(event, activities),
+        cover=cover(activities),
         rooms=list(event.rooms),
         zone=event.timezone,
     )
