@@ -18,6 +18,7 @@ from typing import Any
 
 import lxml.html
 import pytest
+import requests
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -36,15 +37,22 @@ from eventapp.models import (
 )
 from eventapp.services.mail.outbox import queue_mail
 from eventapp.timezones import utcnow
-from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.factories import (
+    make_activity,
+    make_event,
+    make_organiser,
+    make_registration,
+    make_room,
+)
 from tests.helpers.mailbox import delivered
 from tests.helpers.participants import form_data
+from tests.helpers.system import system_required
 from tests.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.slow
 
 REDIS_URL = os.environ.get("EVENTAPP_TEST_REDIS_URL", "")
-REQUIRED = os.environ.get("EVENTAPP_REQUIRE_BROWSER") == "1"  # CI: every queue kind must run
+REQUIRED = system_required()  # CI: every queue kind must run
 
 
 def queue_kinds() -> list[Any]:
@@ -67,9 +75,17 @@ def queue_url(request: pytest.FixtureRequest) -> str:
         pytest.fail("EVENTAPP_TEST_REDIS_URL must be set in CI")
     import redis
 
-    url = REDIS_URL.rstrip("/") + "/9" if REDIS_URL.count("/") < 3 else REDIS_URL
+    url = redis_database(9)
     redis.Redis.from_url(url).flushdb()
     return url
+
+
+def redis_database(number: int) -> str:
+    """Return the test Redis URL with the given database number."""
+    base = REDIS_URL.rstrip("/")
+    if base.count("/") >= 3:  # redis://host:port/N
+        base = base.rsplit("/", 1)[0]
+    return f"{base}/{number}"
 
 
 @pytest.fixture
@@ -127,8 +143,8 @@ def start_worker(app: Flask, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     """Start workers for the test app; all are killed at the end."""
     started: list[Worker] = []
 
-    def start(**settings: Any) -> Worker:
-        worker = Worker(app, tmp_path / "worker.log", **settings)
+    def start(log: str = "worker.log", **settings: Any) -> Worker:
+        worker = Worker(app, tmp_path / log, **settings)
         worker.start()
         started.append(worker)
         return worker
@@ -279,8 +295,8 @@ def many_people(event_id: int, count: int) -> None:
                 "last_name": f"Nachname{n:04d}",
                 "organisation": "Agentur für Arbeit",
                 "email": f"p{n}@example.org",
-                "token_hash": f"manage{n:060d}",
-                "calendar_token_hash": f"calendar{n:056d}",
+                "token_hash": f"m{n:063d}",
+                "calendar_token_hash": f"c{n:063d}",
                 "checkin_code": f"CODE{n:06d}",
                 "privacy_consent_version": "2026-01",
                 "privacy_consent_at": utcnow(),
@@ -343,3 +359,81 @@ def test_badge_job_survives_a_killed_worker(
             assert job.attempts == 2 and len(job.marked_ids) == 1000
     else:
         assert "unterbrochen" in page.text
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("EVENTAPP_TEST_DATABASE_URL") and REDIS_URL) and not REQUIRED,
+    reason="needs PostgreSQL (EVENTAPP_TEST_DATABASE_URL) and Redis (EVENTAPP_TEST_REDIS_URL)",
+)
+def test_two_hosts_share_print_jobs_through_postgresql_and_redis(
+    app: Flask, database_url: str, tmp_path: Path, start_worker: Callable[..., Worker]
+) -> None:
+    from bench.bench_registrations import gunicorn
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the hosts share PostgreSQL; this run is on SQLite")
+    queue = app.config["TASK_QUEUE_URL"]
+    if not queue.startswith("redis"):
+        pytest.skip("the hosts share a Redis queue; the run with the Redis queue covers it")
+    with app.app_context():
+        event = make_event()
+        many_people(event.id, 600)
+        make_organiser("staff@example.org", "staff-password-1", role="staff")
+        event_id = event.id
+        db.session.commit()
+    shared = {
+        "EVENTAPP_TASK_QUEUE_URL": queue,
+        "EVENTAPP_RATELIMIT_STORAGE_URI": redis_database(7),
+    }
+    hosts = {name: tmp_path / f"host-{name}" for name in ("a", "b")}
+    for folder in hosts.values():
+        folder.mkdir()
+    for name, folder in hosts.items():  # a worker on each host, with its own instance folder
+        start_worker(
+            log=f"worker-{name}.log",
+            TASK_QUEUE_URL=queue,
+            INSTANCE_PATH=str(folder),
+            SECRET_KEY="load-test-secret",
+        )
+    with (
+        gunicorn(database_url, hosts["a"], 2, shared) as host_a,
+        gunicorn(database_url, hosts["b"], 2, shared) as host_b,
+    ):
+        browser = requests.Session()
+        login = browser.post(
+            f"{host_a}/organisation/anmelden",
+            data={"email": "staff@example.org", "password": "staff-password-1"},
+            timeout=30,
+        )
+        assert login.status_code == 200 and "Abmelden" in login.text
+        started = browser.post(
+            f"{host_a}/organisation/veranstaltungen/{event_id}/druck/namensschilder",
+            data={
+                "layout": "a4-10",
+                "selection": "all",
+                "role": "participant",
+                "sort": "name",
+                "lang": "de",
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert started.status_code == 302, started.text[:2000]
+        job_path = started.headers["Location"].split("://", 1)[-1].split("/", 1)[-1]
+        seen = {"a": set(), "b": set()}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            for name, host in (("a", host_a), ("b", host_b)):
+                page = browser.get(f"{host}/{job_path}", timeout=30)
+                assert page.status_code == 200
+                seen[name].add("progress" if "<progress" in page.text else "")
+                seen[name].add("done" if "PDF herunterladen" in page.text else "")
+            if "done" in seen["a"] and "done" in seen["b"]:
+                break
+            time.sleep(0.1)
+        assert "done" in seen["a"] and "done" in seen["b"]
+        assert "progress" in seen["b"]  # the running job's progress showed on the other host
+        pdf = browser.get(f"{host_b}/{job_path}/datei", timeout=60)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    for folder in hosts.values():  # nothing of the job lies on either host's disk
+        assert not list(folder.rglob("*.pdf"))
