@@ -27,9 +27,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_request_checks(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -88,10 +90,18 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def register_url_converters(app: Flask) -> None:
+    """Let routes take ids as <id:name>: 1 to 9 ASCII digits, so nothing past a column's range."""
+    from eventapp.request_numbers import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database engine hooks."""
     from eventapp import models
     from eventapp.database import configure_engine, write_intent
+    from eventapp.request_numbers import whole_number
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
@@ -120,9 +130,10 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_organiser(user_id: str) -> models.Organiser | None:
         organiser_id, _, nonce = user_id.partition(":")
-        if not organiser_id.isdigit():
+        number = whole_number(organiser_id)
+        if number is None:
             return None
-        organiser = db.session.get(models.Organiser, int(organiser_id))
+        organiser = db.session.get(models.Organiser, number)
         if organiser is None or organiser.session_nonce != nonce or not organiser.active:
             return None
         return organiser
@@ -169,6 +180,13 @@ def register_errorhandlers(app: Flask) -> None:
     from eventapp.views import errors
 
     errors.register(app)
+
+
+def register_request_checks(app: Flask) -> None:
+    """Refuse request bodies no form takes (uploaded files) with a readable answer."""
+    from eventapp.views import request_checks
+
+    request_checks.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -19,16 +19,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 from eventapp.database import end_read_phase, is_lock_timeout, is_retryable, read_only
 from eventapp.extensions import csrf, db, limiter
-from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
+from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLinkForm
 from eventapp.log_redaction import install_werkzeug_filter
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
+from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
@@ -161,8 +161,8 @@ def register(slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         event = published_event_or_404(slug)
         form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
-        wanted = request.args.get("waehlen", "")
-        return render_form(event, form, chosen={int(wanted)} if wanted.isdigit() else set())
+        wanted = whole_number(request.args.get("waehlen"))
+        return render_form(event, form, chosen={wanted} if wanted is not None else set())
     try:
         return _register_post(slug)
     except OperationalError as error:
@@ -380,7 +380,7 @@ def _manage_action(
     registration: Registration, token: str, action: str, cancel_form: ConfirmCancelForm
 ) -> tuple[bool, str] | None:
     """Run one manage-page action; return (done, message), or None if the form shows errors."""
-    if not FlaskForm().validate():  # checks the form token only
+    if not Form().validate():  # checks the form token only
         return (
             False,
             _(
@@ -396,10 +396,10 @@ def _manage_action(
         db.session.commit()
         return True, _("Ihre Auswahl ist gespeichert. Sie bekommen eine Bestätigung per E-Mail.")
     if action == "drop":
-        activity_id = request.form.get("activity_id", "")
-        if not activity_id.isdigit():
+        activity_id = whole_number(request.form.get("activity_id"))
+        if activity_id is None:
             return False, _("Bitte wählen Sie aus, was Sie absagen möchten.")
-        service.cancel_enrolment(registration, int(activity_id), token)
+        service.cancel_enrolment(registration, activity_id, token)
         db.session.commit()
         return True, _("Der Platz ist freigegeben. Vielen Dank, dass Sie abgesagt haben.")
     if action == "cancel":
