@@ -183,7 +183,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_checks(app: Flask) -> None:
-    """Refuse request bodies no form takes (uploaded files) with a readable answer."""
+    """Refuse uploaded files and a NUL in the address with a readable answer."""
     from eventapp.views import request_checks
 
     request_checks.register(app)

@@ -47,6 +47,10 @@ def event_or_404(event_id: int) -> Event:
     return event
 
 
+# The list's query parameters, carried over to the export links.
+FILTER_NAMES = ("q", "netzwerk", "land", "rolle", "angebot", "status")
+
+
 def read_filter() -> lists.RegistrationFilter:
     """Read the list filter from the query string (odd values are ignored)."""
     args = request.args
@@ -82,6 +86,7 @@ def index(event_id: int) -> ResponseReturnValue:
         states=FEDERAL_STATES,
         activities=lists.activity_overview(event),
         confirmed=service.confirmed_count(event),
+        filter_args={name: request.args[name] for name in FILTER_NAMES if request.args.get(name)},
     )
 
 

@@ -113,10 +113,12 @@ def network_names() -> list[str]:
 
 
 def resolve_network(form: RegistrationForm) -> tuple[bool, int | None]:
-    """Map the typed network name to its id; "" means none / other."""
+    """Map the typed network name to its id; "" means none / other (after form.validate())."""
     name = (form.network.data or "").strip()
     if not name:
         return True, None
+    if form.network.errors:
+        return False, None  # the field says why (a NUL could not even be looked up)
     network_id = db.session.scalar(sa.select(Network.id).where(Network.name == name))
     if network_id is None:
         form.network.errors = [
