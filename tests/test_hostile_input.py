@@ -6,25 +6,34 @@ Routes are read from the app's URL map, so a new route is covered without touchi
 
 from __future__ import annotations
 
+import csv
+import email
+import email.policy
 import io
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import icalendar
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
+from openpyxl import load_workbook
+from pypdf import PdfReader
 from werkzeug.routing import Rule
 
 from eventapp.extensions import db
-from eventapp.models import Network
+from eventapp.models import Activity, Network, OutboxMail, Registration
 from eventapp.request_numbers import IdConverter
+from eventapp.services.mail.outbox import render_queued
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_registration, make_room
+from tests.pdf_reading import page_texts, squeeze
 
 HOSTILE_NUMBERS = [
     "²",
@@ -306,3 +315,136 @@ def test_each_route_survives_a_hostile_value_in_every_field(
             if refused:
                 with app.app_context():
                     assert row_counts() == before, (target.url, shape)
+
+
+ACCEPTED_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            '"><img src=x onerror=alert(1)>',
+            "=HYPERLINK(\"http://example.com\")",
+            "+49 30 1234",
+            "-1",
+            "@SUM(A1)",
+            "\u202eexe.txt",
+            "O'Brien & Söhne",
+            "Zoë Ωmega 李",
+        ]
+    ),
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), min_size=1,
+            max_size=60).map(str.strip).filter(bool),
+)  # fmt: skip
+
+
+def exports_of(client: FlaskClient, ids: dict[str, Any]) -> dict[str, Any]:
+    """Fetch what an organiser and a participant get out: pages, files, feed and mail."""
+    base = f"/organisation/veranstaltungen/{ids['event_id']}"
+    answers = {
+        "list": client.get(f"{base}/anmeldungen/"),
+        "detail": client.get(f"{base}/anmeldungen/{ids['registration_id']}"),
+        "manage": client.get(f"/{ids['slug']}/verwalten/{ids['token']}"),
+        "csv": client.get(f"{base}/anmeldungen/export.csv"),
+        "xlsx": client.get(f"{base}/anmeldungen/export.xlsx"),
+        "ical": client.get(f"/{ids['slug']}/programm.ics"),
+        "badge": client.post(
+            f"/organisation/einlass/{ids['event_id']}/schild",
+            data={"layout": "a6", "registration_id": str(ids["registration_id"])},
+        ),
+    }
+    for name, response in answers.items():
+        assert response.status_code == 200, name
+    return answers
+
+
+def mail_texts(app: Flask) -> list[str]:
+    """Render every queued mail and return subject and text as the recipient reads them."""
+    with app.app_context():
+        render_queued(list(db.session.scalars(sa.select(OutboxMail.id))), claim=False)
+        db.session.commit()
+        texts = []
+        for mail in db.session.scalars(sa.select(OutboxMail)):
+            message = email.message_from_bytes(mail.message, policy=email.policy.default)
+            body = message.get_body(("plain",))
+            texts.append(str(message["Subject"]) + "\n" + (body.get_content() if body else ""))
+        return texts
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=ACCEPTED_TEXT, organisation=ACCEPTED_TEXT, title=ACCEPTED_TEXT)
+def test_stored_values_come_out_escaped_everywhere(
+    app: Flask,
+    client: FlaskClient,
+    world: dict[str, Any],
+    name: str,
+    organisation: str,
+    title: str,
+) -> None:
+    base = f"/organisation/veranstaltungen/{world['event_id']}"
+    edited = client.post(
+        f"{base}/anmeldungen/{world['registration_id']}",
+        data={"first_name": "Erika", "last_name": name[:100], "organisation": organisation[:200],
+              "state": "Berlin", "email": "erika.mustermann@example.org", "role": "participant",
+              "language": "de", "privacy_consent": "y", "dietary_wishes": name[:1000]},
+    )  # fmt: skip
+    assert edited.status_code == 302, edited.get_data(as_text=True)[:3000]
+    with app.app_context():
+        activity = db.session.get(Activity, world["activity_id"])
+        activity.title = title[:200]
+        activity.revision += 1
+        db.session.commit()
+    answers = exports_of(client, world)
+    for value in (name[:100], organisation[:200]):
+        for page in ("list", "detail", "manage"):
+            html = answers[page].get_data(as_text=True)
+            if any(c in value for c in '<>&"'):
+                assert value not in html, page
+            if page != "manage":
+                assert str(escape(value)) in html, page
+    rows = list(csv.reader(io.StringIO(answers["csv"].get_data(as_text=True).lstrip("\ufeff")),
+                           delimiter=";"))  # fmt: skip
+    sheet = load_workbook(io.BytesIO(answers["xlsx"].data)).active
+    for cells in (rows[1], [cell.value for cell in sheet[2]]):
+        for cell in cells:
+            assert not (isinstance(cell, str) and cell.startswith(("=", "+", "-", "@"))), cells
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    summaries = [str(e.get("SUMMARY")) for e in icalendar.Calendar.from_ical(answers["ical"].data)
+                 .walk("VEVENT")]  # fmt: skip
+    assert title[:200] in summaries
+    assert PdfReader(io.BytesIO(answers["badge"].data)).pages
+
+
+def test_unfit_characters_already_stored_leave_every_export_working(
+    app: Flask, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """Rows from before the input check may hold noncharacters and control characters."""
+    unfit = "Erika\ufffe\uffff\x0b\x1b\ufdd0"
+    with app.app_context():
+        registration = db.session.get(Registration, world["registration_id"])
+        registration.last_name = unfit
+        registration.organisation = "=1+1" + unfit
+        activity = db.session.get(Activity, world["activity_id"])
+        activity.title = "Workshop" + unfit
+        activity.revision += 1
+        db.session.commit()
+        from eventapp.services.mail import registration_mail
+
+        registration_mail.confirmation(registration, world["token"])
+        db.session.commit()
+    answers = exports_of(client, world)
+    sheet = load_workbook(io.BytesIO(answers["xlsx"].data)).active
+    assert sheet["A2"].value == "Erika"
+    assert sheet["E2"].value == "'=1+1Erika"
+    assert "Erika;" in answers["csv"].get_data(as_text=True)
+    summaries = [str(e.get("SUMMARY")) for e in icalendar.Calendar.from_ical(answers["ical"].data)
+                 .walk("VEVENT")]  # fmt: skip
+    assert "WorkshopErika" in summaries
+    programme = client.get(f"/{world['slug']}/programm.pdf")
+    assert programme.status_code == 200
+    assert any("WorkshopErika" in squeeze(text) for text in page_texts(programme.data))
+    programme.close()
+    texts = mail_texts(app)
+    assert texts and all("\ufffe" not in t and "\x1b" not in t for t in texts)

@@ -25,6 +25,7 @@ from flask import current_app, g, has_app_context
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
+from eventapp.plain_text import printable
 from eventapp.timezones import utcnow
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ def build_message(
     attachments: Sequence[tuple[str, str, bytes]],
 ) -> bytes:
     """Return a complete MIME message (text, optional HTML, attachments) with CRLF line ends."""
+    # Rows stored before the input check may hold characters no mail should carry.
+    subject, text = printable(subject, multiline=False), printable(text)
+    html = printable(html) if html else html
     body: MIMEBase = MIMEText(text, "plain", "utf-8")
     if html:
         alternative = MIMEMultipart("alternative")
