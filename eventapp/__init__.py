@@ -28,10 +28,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
     register_logging(app)
+    register_url_converters(app)
     register_extensions(app)
     register_background_work(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_request_checks(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -90,10 +92,18 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def register_url_converters(app: Flask) -> None:
+    """Let routes take ids as <id:name>: 1 to 9 ASCII digits, so nothing past a column's range."""
+    from eventapp.request_numbers import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database engine hooks."""
     from eventapp import models
     from eventapp.database import configure_engine, write_intent
+    from eventapp.request_numbers import whole_number
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
@@ -122,9 +132,10 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_organiser(user_id: str) -> models.Organiser | None:
         organiser_id, _, nonce = user_id.partition(":")
-        if not organiser_id.isdigit():
+        number = whole_number(organiser_id)
+        if number is None:
             return None
-        organiser = db.session.get(models.Organiser, int(organiser_id))
+        organiser = db.session.get(models.Organiser, number)
         if organiser is None or organiser.session_nonce != nonce or not organiser.active:
             return None
         return organiser
@@ -191,6 +202,13 @@ def register_errorhandlers(app: Flask) -> None:
     from eventapp.views import errors
 
     errors.register(app)
+
+
+def register_request_checks(app: Flask) -> None:
+    """Refuse uploaded files and a NUL in the address with a readable answer."""
+    from eventapp.views import request_checks
+
+    request_checks.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

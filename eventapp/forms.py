@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,6 +20,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import Field
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -30,8 +32,55 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from eventapp import plain_text
+from eventapp.request_numbers import signed_whole_number, whole_number
 
-class LoginForm(FlaskForm):
+SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_POSTED = object()
+
+
+class PlainText:
+    """Refuse control characters (tab and line breaks pass in multi-line fields), noncharacters
+    and lone surrogates: invisible in the form, they would break exports and mail."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        value = field.data if isinstance(field.data, str) else ""
+        if plain_text.control_characters(value, self.multiline):
+            raise ValidationError(_l("Bitte entfernen Sie unsichtbare Steuerzeichen."))
+        if plain_text.unfit_characters(value):
+            raise ValidationError(
+                _l("Bitte entfernen Sie die Sonderzeichen, die sich nicht speichern lassen.")
+            )
+
+
+class Form(FlaskForm):
+    """Every form's base: reads the sent form fields only, checks the characters of all text.
+
+    Flask-WTF would otherwise take an uploaded file or a JSON body (with lists and objects)
+    in place of a field.
+    """
+
+    def __init__(self, formdata: Any = _POSTED, **kwargs: Any) -> None:
+        if formdata is _POSTED:
+            submitted = has_request_context() and request.method in SUBMIT_METHODS
+            formdata = request.form if submitted else None
+        super().__init__(formdata=formdata, **kwargs)
+
+    def validate(self, extra_validators: dict[str, Any] | None = None) -> bool:
+        """Validate the fields, with the character check on every text field."""
+        checks = {name: list(found) for name, found in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField) and not isinstance(field, PasswordField):
+                checks.setdefault(name, []).append(
+                    PlainText(multiline=isinstance(field, TextAreaField))
+                )
+        return super().validate(extra_validators=checks)
+
+
+class LoginForm(Form):
     """Organiser login."""
 
     email = EmailField(
@@ -90,11 +139,27 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class WholeNumberField(IntegerField):
-    """A whole number with a German message for anything else."""
+    """A whole number in ASCII digits (up to nine, optionally negative), with a German message."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("invalid_value_message", _l("Bitte geben Sie eine ganze Zahl ein."))
         super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the number; "²", "١٢" or "1_000" (which int() takes) are refused."""
+        if not valuelist:
+            return
+        raw = valuelist[0].strip() if isinstance(valuelist[0], str) else None
+        self.data = signed_whole_number(raw)
+        if (
+            self.data is None
+            and raw is not None
+            and raw.lstrip("-").isascii()
+            and raw.lstrip("-").isdigit()
+        ):
+            raise ValueError(_l("Diese Zahl ist zu groß."))
+        if self.data is None:
+            raise ValueError(self.invalid_value_message)
 
     def pre_validate(self, form: Any) -> None:
         """Refuse numbers no room or event could hold (and no database column could store)."""
@@ -102,11 +167,22 @@ class WholeNumberField(IntegerField):
             raise ValidationError(_l("Diese Zahl ist zu groß."))
 
 
+class IdField(IntegerField):
+    """A record's id sent back by a page: 1 to 9 ASCII digits, else a form error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        self.data = whole_number(valuelist[0])
+        if self.data is None:
+            raise ValueError(_l("Dieser Eintrag wurde nicht gefunden."))
+
+
 def _not_negative() -> NumberRange:
     return NumberRange(min=0, message=_l("Die Zahl darf nicht negativ sein."))
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """An event's title, days, place, contact and registration rules."""
 
     title = StringField(
@@ -156,7 +232,7 @@ class EventForm(FlaskForm):
     published = BooleanField(_l("Veröffentlicht"))
 
 
-class RoomForm(FlaskForm):
+class RoomForm(Form):
     """A room's name, seats, notes and column position."""
 
     name = StringField(
@@ -178,7 +254,7 @@ ENROLMENT_CHOICES = [
 ]
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(Form):
     """An activity's title, kind, room, time, seats and people."""
 
     title = StringField(
@@ -213,7 +289,7 @@ class ActivityForm(FlaskForm):
     overlap_confirmed = BooleanField(_l("Überschneidung bewusst speichern"))
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """A speaker's or moderator's name, title and organisation."""
 
     name = StringField(
@@ -236,21 +312,6 @@ class PersonForm(FlaskForm):
 # --- Registration ------------------------------------------------------------------------
 
 
-class NoControlCharacters:
-    """Refuse invisible control characters (line breaks only where multiline text is allowed)."""
-
-    def __init__(self, multiline: bool = False) -> None:
-        self.allowed = {"\n", "\r", "\t"} if multiline else set()
-
-    def __call__(self, form: FlaskForm, field: Any) -> None:
-        value = field.data or ""
-        if any(
-            (ord(char) < 32 or 127 <= ord(char) < 160) and char not in self.allowed
-            for char in value
-        ):
-            raise ValidationError(_l("Bitte entfernen Sie unsichtbare Steuerzeichen."))
-
-
 def _strip(value: Any) -> Any:
     """Trim surrounding spaces from text input."""
     return value.strip() if isinstance(value, str) else value
@@ -261,12 +322,11 @@ def _line(label: Any, size: int, required_message: Any = None) -> StringField:
     checks: list[Any] = [
         DataRequired(required_message) if required_message else Optional(),
         Length(max=size, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
-        NoControlCharacters(),
     ]
     return StringField(label, validators=checks, filters=[_strip])
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     """A participant's registration for the day (the activity choices are read separately)."""
 
     salutation = SelectField(
@@ -311,7 +371,6 @@ class RegistrationForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=1000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
-            NoControlCharacters(multiline=True),
         ],
         filters=[_strip],
     )
@@ -320,7 +379,6 @@ class RegistrationForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=1000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
-            NoControlCharacters(multiline=True),
         ],
         filters=[_strip],
     )
@@ -360,13 +418,12 @@ class OrganiserRegistrationForm(RegistrationForm):
         validators=[
             Optional(),
             Length(max=2000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
-            NoControlCharacters(multiline=True),
         ],
         filters=[_strip],
     )
 
 
-class ResendLinkForm(FlaskForm):
+class ResendLinkForm(Form):
     """Ask for the private manage link again."""
 
     email = EmailField(
@@ -381,7 +438,7 @@ class ResendLinkForm(FlaskForm):
     )
 
 
-class ConfirmCancelForm(FlaskForm):
+class ConfirmCancelForm(Form):
     """Confirm the cancellation of a whole registration."""
 
     confirm = BooleanField(

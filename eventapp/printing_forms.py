@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, RadioField, SelectField, StringField
+from wtforms import DecimalField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from eventapp import labels
+from eventapp.forms import Form, IdField
 from eventapp.services.printing.badge_layouts import LAYOUTS, SINGLE_LAYOUTS
 
 
@@ -19,19 +21,25 @@ def layout_choices(names: tuple[str, ...] | None = None) -> list[SelectChoice]:
 
 
 class LocalDecimalField(DecimalField):
-    """A decimal number typed with a comma (German) or a point."""
+    """A decimal number typed with a comma (German) or a point, in ASCII digits."""
+
+    PATTERN = re.compile(r"[+-]?[0-9]{1,6}(?:[.,][0-9]{1,6})?", re.ASCII)
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        """Accept 1,5 as well as 1.5."""
-        if valuelist:
-            valuelist = [valuelist[0].replace(",", ".").strip()]
-        super().process_formdata(valuelist)
+        """Accept 1,5 as well as 1.5; refuse NaN, exponents and digits other than 0–9."""
+        if not valuelist:
+            return
+        raw = valuelist[0].strip() if isinstance(valuelist[0], str) else ""
+        if not self.PATTERN.fullmatch(raw):
+            self.data = None
+            raise ValueError(_l("Bitte eine Zahl eingeben, z. B. 0 oder -1,5."))
+        super().process_formdata([raw.replace(",", ".")])
 
 
 LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
 
-class BadgeBatchForm(FlaskForm):
+class BadgeBatchForm(Form):
     """Choose layout, selection and order of a badge batch."""
 
     layout = SelectField(_l("Format"), choices=layout_choices(), default="a4-10")
@@ -62,13 +70,13 @@ class BadgeBatchForm(FlaskForm):
     lang = SelectField(_l("Sprache der Schilder"), choices=LANGUAGE_CHOICES, default="de")
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     """Choose the language of the programme or a list."""
 
     lang = SelectField(_l("Sprache"), choices=LANGUAGE_CHOICES, default="de")
 
 
-class CalibrationForm(FlaskForm):
+class CalibrationForm(Form):
     """A printer's offset for one layout, in mm."""
 
     layout = SelectField(_l("Format"), choices=layout_choices(), default="a4-10")
@@ -88,7 +96,7 @@ class CalibrationForm(FlaskForm):
     )  # fmt: skip
 
 
-class DeskSearchForm(FlaskForm):
+class DeskSearchForm(Form):
     """Search the badge desk by name, organisation or check-in code."""
 
     class Meta:
@@ -97,8 +105,8 @@ class DeskSearchForm(FlaskForm):
     q = StringField(_l("Name, Organisation oder Code"), validators=[Optional(), Length(max=100)])
 
 
-class SingleBadgeForm(FlaskForm):
+class SingleBadgeForm(Form):
     """Print one badge on a badge or card printer."""
 
     layout = SelectField(_l("Format"), choices=layout_choices(SINGLE_LAYOUTS), default="a6")
-    registration_id = IntegerField(validators=[InputRequired()])
+    registration_id = IdField(validators=[InputRequired()])

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from eventapp.extensions import csrf, db
 from eventapp.models import ActivityKind, Event
 from eventapp.openapi import openapi_document
+from eventapp.request_numbers import whole_number
 from eventapp.services.calendar import api as data
 from eventapp.urls import api_url, public_url
 
@@ -60,9 +61,10 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
         raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+    return number
 
 
 def paginated(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> Response:
@@ -182,7 +184,7 @@ def activities(slug: str) -> ResponseReturnValue:
     return paginated([data.activity_data(a, found) for a in items], total, page, per_page)
 
 
-@bp.route("/events/<slug>/activities/<int:activity_id>")
+@bp.route("/events/<slug>/activities/<id:activity_id>")
 def activity(slug: str, activity_id: int) -> ResponseReturnValue:
     """Describe one published activity."""
     found = event_or_404(slug)

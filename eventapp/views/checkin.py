@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
+from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.checkin import desk as badge_desk
 from eventapp.services.printing import badge_rendering, badges, calibration
@@ -36,7 +37,7 @@ def home() -> ResponseReturnValue:
     return render_template("checkin/home.html", events=events)
 
 
-@bp.route("/<int:event_id>/")
+@bp.route("/<id:event_id>/")
 @role_required(OrganiserRole.CHECKIN)
 def desk(event_id: int) -> ResponseReturnValue:
     """Search by name, organisation or check-in code and list the matches."""
@@ -57,7 +58,7 @@ def _back(event: Event) -> ResponseReturnValue:
     return redirect(url_for("checkin.desk", event_id=event.id, q=request.form.get("q", "")))
 
 
-@bp.route("/<int:event_id>/schild", methods=["POST"])
+@bp.route("/<id:event_id>/schild", methods=["POST"])
 @role_required(OrganiserRole.CHECKIN)
 def print_badge(event_id: int) -> ResponseReturnValue:
     """Print one badge (A6 or ID-1) as PDF and mark it printed."""
@@ -87,16 +88,16 @@ def print_badge(event_id: int) -> ResponseReturnValue:
     return response
 
 
-@bp.route("/<int:event_id>/einchecken", methods=["POST"])
+@bp.route("/<id:event_id>/einchecken", methods=["POST"])
 @role_required(OrganiserRole.CHECKIN)
 def check_in(event_id: int) -> ResponseReturnValue:
     """Mark a person as arrived (or take it back)."""
     event = event_or_404(event_id)
-    raw = request.form.get("registration_id", "")
-    if not raw.isdigit():
+    registration_id = whole_number(request.form.get("registration_id"))
+    if registration_id is None:
         abort(400)
     try:
-        registration = badge_desk.registration_of_event(event, int(raw))
+        registration = badge_desk.registration_of_event(event, registration_id)
         if request.form.get("undo"):
             badge_desk.undo_check_in(registration)
             message = _("Einlass für %(name)s zurückgenommen.", name=registration.full_name)

@@ -87,7 +87,7 @@ def programme_feed(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<slug>/programm/<int:activity_id>.ics")
+@bp.route("/<slug>/programm/<id:activity_id>.ics")
 def activity_feed(slug: str, activity_id: int) -> ResponseReturnValue:
     """Send one published activity as an iCal file."""
     event = published_event_or_404(slug)
@@ -146,7 +146,7 @@ def frab_json(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/organisation/veranstaltungen/<int:event_id>/aenderungsmitteilungen")
+@bp.route("/organisation/veranstaltungen/<id:event_id>/aenderungsmitteilungen")
 @role_required(OrganiserRole.STAFF)
 def change_notice_log(event_id: int) -> ResponseReturnValue:
     """Show per activity which participants were told about a change, and when."""

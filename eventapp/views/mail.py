@@ -24,7 +24,7 @@ def index() -> ResponseReturnValue:
     )
 
 
-@bp.route("/<int:mail_id>/erneut-senden", methods=["POST"])
+@bp.route("/<id:mail_id>/erneut-senden", methods=["POST"])
 @role_required(OrganiserRole.STAFF)
 def send_again(mail_id: int) -> ResponseReturnValue:
     """Give a failed mail a new round of attempts."""

@@ -6,10 +6,9 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
 from eventapp.extensions import db
-from eventapp.forms import EventForm, PersonForm, RoomForm
+from eventapp.forms import EventForm, Form, PersonForm, RoomForm
 from eventapp.models import Activity, Event, OrganiserRole, Person, Room
 from eventapp.services import DomainError
 from eventapp.services.programme.events import (
@@ -35,7 +34,7 @@ def event_or_404(event_id: int) -> Event:
     return event
 
 
-def show_refusal(form: FlaskForm, error: ValuesRefused) -> None:
+def show_refusal(form: Form, error: ValuesRefused) -> None:
     """Put a service's messages next to the form's fields."""
     for name, message in error.errors:
         field = getattr(form, name, None)
@@ -110,7 +109,7 @@ def event_new() -> ResponseReturnValue:
     return _edit_event(None)
 
 
-@bp.route("/veranstaltungen/<int:event_id>/")
+@bp.route("/veranstaltungen/<id:event_id>/")
 @role_required(OrganiserRole.STAFF)
 def event_overview(event_id: int) -> ResponseReturnValue:
     """Show an event's key facts and where to plan it."""
@@ -126,7 +125,7 @@ def event_overview(event_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/veranstaltungen/<int:event_id>/einstellungen", methods=["GET", "POST"])
+@bp.route("/veranstaltungen/<id:event_id>/einstellungen", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def event_edit(event_id: int) -> ResponseReturnValue:
     """Change an event's title, days, place, contact and registration rules."""
@@ -136,7 +135,7 @@ def event_edit(event_id: int) -> ResponseReturnValue:
 # --- Rooms ---------------------------------------------------------------------------------
 
 
-@bp.route("/veranstaltungen/<int:event_id>/raeume", methods=["GET", "POST"])
+@bp.route("/veranstaltungen/<id:event_id>/raeume", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def rooms(event_id: int) -> ResponseReturnValue:
     """List the event's rooms and add a new one."""
@@ -179,7 +178,7 @@ def room_of_event_or_404(event: Event, room_id: int) -> Room:
     return room
 
 
-@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>", methods=["GET", "POST"])
+@bp.route("/veranstaltungen/<id:event_id>/raeume/<id:room_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
     """Change a room's name, seats, notes or column position."""
@@ -188,13 +187,13 @@ def room_edit(event_id: int, room_id: int) -> ResponseReturnValue:
     return _edit_room(event, room)
 
 
-@bp.route("/veranstaltungen/<int:event_id>/raeume/<int:room_id>/loeschen", methods=["POST"])
+@bp.route("/veranstaltungen/<id:event_id>/raeume/<id:room_id>/loeschen", methods=["POST"])
 @role_required(OrganiserRole.STAFF)
 def room_delete(event_id: int, room_id: int) -> ResponseReturnValue:
     """Remove a room no activity uses."""
     event = event_or_404(event_id)
     room = room_of_event_or_404(event, room_id)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400)
     try:
         delete_room(room)
@@ -218,7 +217,7 @@ def people() -> ResponseReturnValue:
     return render_template("organiser/people.html", people=persons)
 
 
-@bp.route("/personen/<int:person_id>", methods=["GET", "POST"])
+@bp.route("/personen/<id:person_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def person_edit(person_id: int) -> ResponseReturnValue:
     """Change a speaker's or moderator's name, title and organisation."""

@@ -6,14 +6,14 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from eventapp import labels
 from eventapp.extensions import db
-from eventapp.forms import ActivityForm
+from eventapp.forms import ActivityForm, Form
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, OrganiserRole, Room
+from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.programme.checks import (
     ActivityRefused,
@@ -63,7 +63,7 @@ def activity_of_event_or_404(event: Event, activity_id: int) -> Activity:
     return activity
 
 
-@bp.route("/veranstaltungen/<int:event_id>/programm")
+@bp.route("/veranstaltungen/<id:event_id>/programm")
 @role_required(OrganiserRole.STAFF)
 def activities(event_id: int) -> ResponseReturnValue:
     """List the programme with each activity's conflicts."""
@@ -79,7 +79,7 @@ def activities(event_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/veranstaltungen/<int:event_id>/zeitplan")
+@bp.route("/veranstaltungen/<id:event_id>/zeitplan")
 @role_required(OrganiserRole.STAFF)
 def timetable(event_id: int) -> ResponseReturnValue:
     """Show the day(s) as a grid: rooms as columns, time running down, conflicts marked."""
@@ -127,7 +127,8 @@ def _fill(form: ActivityForm, activity: Activity) -> None:
 def _values(form: ActivityForm) -> ActivityValues | None:
     """Turn the checked form into values, or mark the room field and return None."""
     raw_room = (form.room.data or "").strip()
-    if raw_room and not raw_room.isdigit():
+    room_id = whole_number(raw_room)
+    if raw_room and room_id is None:
         form.room.errors = [*form.room.errors, _("Bitte wählen Sie einen Raum aus der Liste.")]
         return None
     return ActivityValues(
@@ -136,7 +137,7 @@ def _values(form: ActivityForm) -> ActivityValues | None:
         day=form.day.data,
         starts=form.starts.data,
         ends=form.ends.data,
-        room_id=int(raw_room) if raw_room else None,
+        room_id=room_id,
         capacity=form.capacity.data,
         requires_enrolment={"yes": True, "no": False}.get(form.requires_enrolment.data),
         speakers=split_names(form.speakers.data or ""),
@@ -199,14 +200,14 @@ def _edit_activity(event: Event, activity: Activity | None) -> ResponseReturnVal
     ), status
 
 
-@bp.route("/veranstaltungen/<int:event_id>/programm/neu", methods=["GET", "POST"])
+@bp.route("/veranstaltungen/<id:event_id>/programm/neu", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def activity_new(event_id: int) -> ResponseReturnValue:
     """Add an activity to the programme."""
     return _edit_activity(event_or_404(event_id), None)
 
 
-@bp.route("/veranstaltungen/<int:event_id>/programm/<int:activity_id>", methods=["GET", "POST"])
+@bp.route("/veranstaltungen/<id:event_id>/programm/<id:activity_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def activity_edit(event_id: int, activity_id: int) -> ResponseReturnValue:
     """Change an activity: time, room, seats, people, publication, cancellation."""
@@ -214,13 +215,13 @@ def activity_edit(event_id: int, activity_id: int) -> ResponseReturnValue:
     return _edit_activity(event, activity_of_event_or_404(event, activity_id))
 
 
-@bp.route("/veranstaltungen/<int:event_id>/programm/<int:activity_id>/loeschen", methods=["POST"])
+@bp.route("/veranstaltungen/<id:event_id>/programm/<id:activity_id>/loeschen", methods=["POST"])
 @role_required(OrganiserRole.STAFF)
 def activity_delete(event_id: int, activity_id: int) -> ResponseReturnValue:
     """Remove an activity nobody has a place in."""
     event = event_or_404(event_id)
     activity = activity_of_event_or_404(event, activity_id)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400)
     try:
         delete_activity(activity)

@@ -6,13 +6,12 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from eventapp.database import is_lock_timeout
 from eventapp.extensions import db
-from eventapp.forms import OrganiserRegistrationForm
+from eventapp.forms import Form, OrganiserRegistrationForm
 from eventapp.labels import FEDERAL_STATES
 from eventapp.models import (
     Activity,
@@ -24,6 +23,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.registration import lists
 from eventapp.services.registration import registrations as service
@@ -34,7 +34,7 @@ from eventapp.views.registration_helpers import read_choices, slot_groups
 bp = Blueprint(
     "organiser_registrations",
     __name__,
-    url_prefix="/organisation/veranstaltungen/<int:event_id>/anmeldungen",
+    url_prefix="/organisation/veranstaltungen/<id:event_id>/anmeldungen",
 )
 PAGE_SIZE = 200
 
@@ -47,13 +47,16 @@ def event_or_404(event_id: int) -> Event:
     return event
 
 
+# The list's query parameters, carried over to the export links.
+FILTER_NAMES = ("q", "netzwerk", "land", "rolle", "angebot", "status")
+
+
 def read_filter() -> lists.RegistrationFilter:
     """Read the list filter from the query string (odd values are ignored)."""
     args = request.args
 
     def number(name: str) -> int | None:
-        value = args.get(name, "")
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return whole_number(args.get(name))
 
     return lists.RegistrationFilter(
         text=args.get("q", "").strip()[:100],
@@ -83,6 +86,7 @@ def index(event_id: int) -> ResponseReturnValue:
         states=FEDERAL_STATES,
         activities=lists.activity_overview(event),
         confirmed=service.confirmed_count(event),
+        filter_args={name: request.args[name] for name in FILTER_NAMES if request.args.get(name)},
     )
 
 
@@ -127,7 +131,7 @@ def activity_or_404(event: Event, activity_id: int) -> Activity:
     return activity
 
 
-@bp.route("/angebote/<int:activity_id>", methods=["GET", "POST"])
+@bp.route("/angebote/<id:activity_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def activity(event_id: int, activity_id: int) -> ResponseReturnValue:
     """Show an activity's confirmed list and waiting list; promote or change the capacity."""
@@ -136,7 +140,7 @@ def activity(event_id: int, activity_id: int) -> ResponseReturnValue:
     errors: list[str] = []
     status = 200
     if request.method == "POST":
-        if not FlaskForm().validate():
+        if not Form().validate():
             errors.append(_("Das Formular war abgelaufen. Bitte versuchen Sie es noch einmal."))
         else:
             try:
@@ -170,20 +174,21 @@ def _activity_action(item: Activity) -> str:
     """Run the posted action on an activity and return the success message."""
     action = request.form.get("action", "")
     if action == "promote":
-        enrolment_id = request.form.get("enrolment_id", "")
-        enrolment = db.session.get(Enrolment, int(enrolment_id)) if enrolment_id.isdigit() else None
+        enrolment_id = whole_number(request.form.get("enrolment_id"))
+        enrolment = db.session.get(Enrolment, enrolment_id) if enrolment_id is not None else None
         if enrolment is None or enrolment.activity_id != item.id:
             raise DomainError(_("Diese Person steht nicht auf der Warteliste."))
         service.promote_by_hand(enrolment)
         return _("%(name)s ist nachgerückt.", name=enrolment.registration.full_name)
     if action == "capacity":
         value = request.form.get("capacity", "").strip()
-        if value and (not value.isdigit() or len(value) > 6):
+        capacity = whole_number(value)
+        if value and (capacity is None or capacity > 1_000_000):
             raise DomainError(
                 _("Bitte geben Sie eine ganze Zahl ab 0 ein oder lassen Sie das Feld leer."),
                 field="capacity",
             )
-        promoted = service.change_capacity(item, int(value) if value else None)
+        promoted = service.change_capacity(item, capacity)
         return _(
             "Kapazität gespeichert; %(count)s Person(en) sind nachgerückt.", count=len(promoted)
         )
@@ -225,12 +230,14 @@ def _render_edit(
 
 
 @bp.route("/neu", methods=["GET", "POST"])
-@bp.route("/<int:registration_id>", methods=["GET", "POST"])
+@bp.route("/<id:registration_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnValue:
     """Register someone on their behalf (no limits) or edit a registration."""
     event = event_or_404(event_id)
-    registration = registration_or_404(event, registration_id) if registration_id else None
+    registration = (
+        registration_or_404(event, registration_id) if registration_id is not None else None
+    )
     form = prepare_form(
         OrganiserRegistrationForm(obj=registration if request.method == "GET" else None),
         tuple(ParticipantRole),
@@ -276,7 +283,7 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
     return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
 
 
-@bp.route("/<int:registration_id>/stornieren", methods=["POST"])
+@bp.route("/<id:registration_id>/stornieren", methods=["POST"])
 @role_required(OrganiserRole.STAFF)
 def cancel(event_id: int, registration_id: int) -> ResponseReturnValue:
     """Cancel a registration; its seats go to the next in line."""

@@ -30,9 +30,7 @@ from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.printing.badge_layouts import LAYOUTS
 from eventapp.views.auth import role_required
 
-bp = Blueprint(
-    "printing", __name__, url_prefix="/organisation/veranstaltungen/<int:event_id>/druck"
-)
+bp = Blueprint("printing", __name__, url_prefix="/organisation/veranstaltungen/<id:event_id>/druck")
 public_bp = Blueprint("printing_public", __name__)
 
 
@@ -118,7 +116,7 @@ def start_document(event_id: int, kind: str) -> ResponseReturnValue:
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
-@bp.route("/auftraege/<int:job_id>")
+@bp.route("/auftraege/<id:job_id>")
 @role_required(OrganiserRole.STAFF)
 def job(event_id: int, job_id: int) -> ResponseReturnValue:
     """Show a job's progress (the page reloads itself while it runs) and its download."""
@@ -130,7 +128,7 @@ def job(event_id: int, job_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/auftraege/<int:job_id>/datei")
+@bp.route("/auftraege/<id:job_id>/datei")
 @role_required(OrganiserRole.STAFF)
 def download(event_id: int, job_id: int) -> ResponseReturnValue:
     """Send a finished job's PDF."""
@@ -149,7 +147,7 @@ def download(event_id: int, job_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/auftraege/<int:job_id>/zuruecknehmen", methods=["POST"])
+@bp.route("/auftraege/<id:job_id>/zuruecknehmen", methods=["POST"])
 @role_required(OrganiserRole.STAFF)
 def undo(event_id: int, job_id: int) -> ResponseReturnValue:
     """Take back the printed marks of a badge job (for a misprint)."""
@@ -204,8 +202,11 @@ def calibration_page(event_id: int, layout: str) -> ResponseReturnValue:
     event = event_or_404(event_id)
     if layout not in LAYOUTS:
         abort(404)
+    language = request.args.get("lang", "de")
+    if language not in current_app.config["LANGUAGES"]:
+        language = "de"
     pdf = calibration.render_test_page(
-        LAYOUTS[layout], calibration.offset_for(event, layout), request.args.get("lang", "de")
+        LAYOUTS[layout], calibration.offset_for(event, layout), language
     )
     return pdf_response(pdf, f"kalibrierung-{layout}.pdf")
 

@@ -65,7 +65,7 @@ def event_page(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<slug>/programm/<int:activity_id>")
+@bp.route("/<slug>/programm/<id:activity_id>")
 def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     """Show one published activity with its time, room, people and free seats."""
     event = published_event_or_404(slug)

@@ -19,15 +19,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 from eventapp.database import end_read_phase, is_lock_timeout, is_retryable, read_only
 from eventapp.extensions import csrf, db, limiter
-from eventapp.forms import ConfirmCancelForm, RegistrationForm, ResendLinkForm
+from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLinkForm
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
+from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
@@ -108,10 +108,12 @@ def network_names() -> list[str]:
 
 
 def resolve_network(form: RegistrationForm) -> tuple[bool, int | None]:
-    """Map the typed network name to its id; "" means none / other."""
+    """Map the typed network name to its id; "" means none / other (after form.validate())."""
     name = (form.network.data or "").strip()
     if not name:
         return True, None
+    if form.network.errors:
+        return False, None  # the field says why (a NUL could not even be looked up)
     network_id = db.session.scalar(sa.select(Network.id).where(Network.name == name))
     if network_id is None:
         form.network.errors = [
@@ -156,8 +158,8 @@ def register(slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         event = published_event_or_404(slug)
         form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
-        wanted = request.args.get("waehlen", "")
-        return render_form(event, form, chosen={int(wanted)} if wanted.isdigit() else set())
+        wanted = whole_number(request.args.get("waehlen"))
+        return render_form(event, form, chosen={wanted} if wanted is not None else set())
     try:
         return _register_post(slug)
     except OperationalError as error:
@@ -375,7 +377,7 @@ def _manage_action(
     registration: Registration, token: str, action: str, cancel_form: ConfirmCancelForm
 ) -> tuple[bool, str] | None:
     """Run one manage-page action; return (done, message), or None if the form shows errors."""
-    if not FlaskForm().validate():  # checks the form token only
+    if not Form().validate():  # checks the form token only
         return (
             False,
             _(
@@ -391,10 +393,10 @@ def _manage_action(
         db.session.commit()
         return True, _("Ihre Auswahl ist gespeichert. Sie bekommen eine Bestätigung per E-Mail.")
     if action == "drop":
-        activity_id = request.form.get("activity_id", "")
-        if not activity_id.isdigit():
+        activity_id = whole_number(request.form.get("activity_id"))
+        if activity_id is None:
             return False, _("Bitte wählen Sie aus, was Sie absagen möchten.")
-        service.cancel_enrolment(registration, int(activity_id), token)
+        service.cancel_enrolment(registration, activity_id, token)
         db.session.commit()
         return True, _("Der Platz ist freigegeben. Vielen Dank, dass Sie abgesagt haben.")
     if action == "cancel":

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from eventapp.models import EnrolmentStatus, Event, Registration
+from eventapp.request_numbers import whole_number
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.waitlist import event_waitlist_position, waitlist_position
 
@@ -36,10 +37,11 @@ def read_choices(form: MultiDict[str, str]) -> tuple[set[int], list[str]]:
     for key, value in form.items(multi=True):
         if not key.startswith(SLOT_PREFIX) or value == "":
             continue
-        if not value.isdigit() or len(value) > 9:
+        number = whole_number(value)
+        if number is None:
             errors.append(_("Ihre Auswahl konnte nicht gelesen werden. Bitte wählen Sie erneut."))
             continue
-        chosen.add(int(value))
+        chosen.add(number)
     return chosen, errors[:1]
 
 

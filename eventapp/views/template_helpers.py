@@ -36,8 +36,11 @@ def longdate(day: date | None, style: str = "full") -> str:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """Return target when it is a path on this site, else fallback."""
-    if not target:
+    """Return target when it is a plain path on this site, else fallback.
+
+    Line breaks would split the Location header; browsers read a backslash as a slash.
+    """
+    if not target or not target.isprintable() or "\\" in target:
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -28,6 +27,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.plain_text import printable
 from eventapp.services.calendar.store import (
     VEVENT_CACHE,
     StoredVevent,
@@ -43,7 +43,7 @@ PRODID = "-//Innovationsbüro Fachkräfte für die Region//eventapp//DE"
 MAIL_ATTACHMENT_TYPE = "text/calendar; method=PUBLISH"
 # Part of every stored VEVENT's fingerprint: raise it whenever activity_vevent, _location,
 # _description or clean_text change what they write, so stored entries are rebuilt.
-VEVENT_FORMAT = 1
+VEVENT_FORMAT = 2
 # Fixed domain part of every UID, so UIDs survive a change of the public address.
 UID_DOMAIN = "eventapp.fachkraeftebuero.de"
 # Kinds everyone attends: they go into every personal calendar.
@@ -56,12 +56,12 @@ SHARED_KINDS = frozenset(
     }
 )
 # Everything below U+0020 except tab and line feed, plus DEL and the C1 block.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str | None) -> str:
-    """Remove control characters (keeping tabs and line breaks) that calendar clients reject."""
-    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+    """Remove control characters (keeping tabs and line breaks) and noncharacters that calendar
+    clients reject."""
+    return printable((text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def activity_uid(activity: Activity) -> str:

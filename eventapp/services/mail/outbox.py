@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
+from eventapp.plain_text import printable
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.timezones import utcnow
@@ -55,6 +56,9 @@ def build_message(
     attachments: Sequence[tuple[str, str, bytes]],
 ) -> bytes:
     """Return a complete MIME message (text, optional HTML, attachments) with CRLF line ends."""
+    # Rows stored before the input check may hold characters no mail should carry.
+    subject, text = printable(subject, multiline=False), printable(text)
+    html = printable(html) if html else html
     body: MIMEBase = MIMEText(text, "plain", "utf-8")
     if html:
         alternative = MIMEMultipart("alternative")

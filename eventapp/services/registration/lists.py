@@ -22,6 +22,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.plain_text import printable
 from eventapp.timezones import format_local
 
 # Characters that make spreadsheet programs treat a cell as a formula.
@@ -141,7 +142,9 @@ def network_usage(event: Event) -> list[tuple[Network, int]]:
 
 
 def safe_cell(value: Any) -> Any:
-    """Neutralise text that a spreadsheet would run as a formula (prefix an apostrophe)."""
+    """Drop characters a spreadsheet cannot hold; neutralise formulas (prefix an apostrophe)."""
+    if isinstance(value, str):
+        value = printable(value)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value

@@ -1,0 +1,41 @@
+"""Which characters text may hold: refused at input, stripped on the way out to files and mail.
+
+Control characters, lone surrogates and Unicode noncharacters (U+FDD0–U+FDEF, U+xFFFE and
+U+xFFFF) have no place in a name or a note; XML (XLSX, PDF via HTML), iCal and mail headers
+cannot carry most of them. Forms refuse them; exports drop whatever an older row still holds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+LINE_BREAKS = "\t\n\r"
+
+# Noncharacters: U+FDD0..U+FDEF and the last two code points of each of the 17 planes.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}-{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_OTHER_UNFIT = r"\x7f-\x9f\ud800-\udfff" + _NONCHARACTERS
+_UNFIT_ONE_LINE = re.compile(r"[\x00-\x1f" + _OTHER_UNFIT + "]")
+_UNFIT_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f" + _OTHER_UNFIT + "]")
+
+
+def control_characters(text: str, multiline: bool = False) -> bool:
+    """Tell whether text holds control characters (tab and line breaks pass when multiline)."""
+    allowed = LINE_BREAKS if multiline else ""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+
+
+def unfit_characters(text: str) -> bool:
+    """Tell whether text holds lone surrogates or noncharacters, which no export can hold."""
+    return any(
+        unicodedata.category(c) == "Cs" or "\ufdd0" <= c <= "\ufdef" or (ord(c) & 0xFFFE) == 0xFFFE
+        for c in text
+    )
+
+
+def printable(text: str, multiline: bool = True) -> str:
+    """Return text without the characters files and mail cannot hold (line breaks kept if asked)."""
+    pattern = _UNFIT_MULTILINE if multiline else _UNFIT_ONE_LINE
+    return pattern.sub("", text)
