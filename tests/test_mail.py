@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -77,11 +79,13 @@ def test_registration_request_renders_no_mail(app: Flask, client: FlaskClient) -
     with template_rendered.connected_to(note, app):
         response = client.post("/testtag/anmeldung", data=form_data(network=""))
         assert response.status_code == 302
-        client.get(response.headers["Location"])
+        page = client.get(response.headers["Location"]).text
     assert rendered and not [name for name in rendered if name.startswith("email/")]
+    token = re.search(r"/testtag/verwalten/([^\"]+)\"", page).group(1)
     with app.app_context():
         mail = db.session.scalar(sa.select(OutboxMail))
         assert mail.message == b"" and mail.render_data is not None  # rendered by the worker
+        assert token not in json.dumps(mail.render_data)  # the private link is sealed
         assert task_queue.bound().huey.pending_count() == 1
     # The worker's task renders and sends it.
     with template_rendered.connected_to(note, app), app.app_context():
@@ -89,7 +93,10 @@ def test_registration_request_renders_no_mail(app: Flask, client: FlaskClient) -
         task_queue.bound().huey.execute(task)
     assert "email/registration_confirmed.txt" in rendered
     (message,) = delivered(app)
-    assert "/testtag/verwalten/" in plain_text(message)
+    assert f"/testtag/verwalten/{token}" in plain_text(message)
+    with app.app_context():  # once sent, the outbox keeps neither text nor link
+        mail = db.session.scalar(sa.select(OutboxMail))
+        assert mail.status == MailStatus.SENT and mail.message == b"" and mail.render_data is None
 
 
 def test_link_sent_again_on_a_second_registration_is_delivered(

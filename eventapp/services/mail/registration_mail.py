@@ -18,6 +18,7 @@ from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, OutboxMail, Registration
 from eventapp.services.calendar import ical
 from eventapp.services.mail import outbox
+from eventapp.services.registration.tokens import seal, unseal
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +86,21 @@ def _queue(
     template: str,
     *,
     with_calendar: bool = False,
-    manage_url: str | None = None,
+    manage_token: str | None = None,
     **extra: Any,
 ) -> None:
-    """Put a mail in the outbox now; the worker renders its text and calendar before sending."""
+    """Put a mail in the outbox now; the worker renders its text and calendar before sending.
+
+    The private link's token travels sealed (encrypted with the app's secret key): the outbox
+    never holds it in clear, and the sent mail's stored copy is emptied after delivery.
+    """
+    data = {"template": template, "with_calendar": with_calendar} | extra
+    if manage_token:
+        data["sealed_token"] = seal(manage_token, current_app.config["SECRET_KEY"])
     outbox.queue_for_rendering(
         registration.email,
         _subject(registration, subject),
-        {"template": template, "with_calendar": with_calendar, "manage_url": manage_url} | extra,
+        data,
         kind=kind,
         registration=registration,
     )
@@ -125,7 +133,14 @@ def render_queued(queued: OutboxMail) -> bytes | None:
     data = queued.render_data or {}
     if registration is None or "template" not in data:
         return None
-    context: dict[str, Any] = {"manage_url": data.get("manage_url")}
+    token = (
+        unseal(data["sealed_token"], current_app.config["SECRET_KEY"])
+        if ("sealed_token" in data)
+        else None
+    )
+    context: dict[str, Any] = {
+        "manage_url": manage_url(registration, token) if token else data.get("manage_url")
+    }
     if "promoted" in data:  # the enrolments that moved up, as they are now
         wanted = set(data["promoted"])
         context["promoted"] = [e for e in registration.enrolments if e.id in wanted]
@@ -145,7 +160,7 @@ def confirmation(registration: Registration, manage_token: str) -> None:
         _l("Ihre Anmeldung"),
         "registration_confirmed",
         with_calendar=True,
-        manage_url=manage_url(registration, manage_token),
+        manage_token=manage_token,
     )
 
 
@@ -157,7 +172,7 @@ def changed(registration: Registration, manage_token: str | None) -> None:
         _l("Ihre Auswahl wurde geändert"),
         "registration_changed",
         with_calendar=True,
-        manage_url=manage_url(registration, manage_token) if manage_token else None,
+        manage_token=manage_token,
     )
 
 
@@ -168,7 +183,7 @@ def details_changed(registration: Registration, manage_token: str | None) -> Non
         "registration_changed",
         _l("Ihre Angaben wurden geändert"),
         "registration_details_changed",
-        manage_url=manage_url(registration, manage_token) if manage_token else None,
+        manage_token=manage_token,
     )
 
 
@@ -200,7 +215,7 @@ def manage_link(registration: Registration, manage_token: str) -> None:
         "manage_link",
         _l("Ihr Link zur Anmeldung"),
         "manage_link",
-        manage_url=manage_url(registration, manage_token),
+        manage_token=manage_token,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
 
 # 32 bytes = 256 random bits, URL-safe.
 TOKEN_BYTES = 32
@@ -33,3 +36,22 @@ def new_checkin_code() -> str:
     """Return a random check-in code for the badge QR code (no personal data, easy to scan)."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def _sealing_key(secret_key: str) -> bytes:
+    """Derive the key that seals tokens on their way to the worker from the app's secret key."""
+    digest = hashlib.sha256(b"eventapp-sealed-token\x00" + secret_key.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
+def seal(token: str, secret_key: str) -> str:
+    """Encrypt a token for a queued mail, so the outbox never holds it in clear (Fernet)."""
+    return Fernet(_sealing_key(secret_key)).encrypt(token.encode("utf-8")).decode("ascii")
+
+
+def unseal(sealed: str, secret_key: str) -> str | None:
+    """Return the token a queued mail carries (None when the secret key has changed since)."""
+    try:
+        return Fernet(_sealing_key(secret_key)).decrypt(sealed.encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError):
+        return None
