@@ -79,6 +79,12 @@ class BoundQueue:
     huey: Huey
     wrappers: dict[str, TaskWrapper]
 
+    def close(self) -> None:
+        """Close this process's connection to the queue's storage."""
+        close = getattr(self.huey.storage, "close", None)
+        if close is not None:
+            close()
+
     def enqueue(self, name: str, *args: Any, eta: datetime | None = None) -> None:
         """Queue a task now, or for a moment in the future."""
         wrapper = self.wrappers[name]

@@ -115,6 +115,7 @@ def app(
     with application.app_context():
         clear_tables()
     yield application
+    application.extensions["task_queue"].close()
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

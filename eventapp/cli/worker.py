@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from eventapp.extensions import task_queue
+from eventapp.timezones import utcnow
 
 
 @click.command("worker")
@@ -38,8 +40,12 @@ def worker_command(threads: int | None) -> None:
         graceful_signal="TERM",
         shutdown_timeout=30,
     )
-    # Catch up at once on work whose task was lost while no worker ran.
+    # Catch up at once on work whose task was lost while no worker ran, and again once a print
+    # job that a killed worker left behind counts as lost.
+    from eventapp.services.printing.jobs import LOST_AFTER
+
     queue.enqueue("sweep")
+    queue.enqueue("sweep", eta=utcnow() + LOST_AFTER + timedelta(seconds=5))
     click.echo(f"eventapp worker: queue {describe(app.config.get('TASK_QUEUE_URL', ''))}")
     consumer.run()
 

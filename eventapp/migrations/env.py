@@ -85,7 +85,13 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
+    def include_object(object, name, type_, reflected, compare_to):
+        # The worker's queue may live in the same PostgreSQL database (huey_* tables, which
+        # Huey creates and owns); migrations leave them alone.
+        return not (type_ == "table" and reflected and compare_to is None and name.startswith("huey_"))
+
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
