@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 from flask import Flask
+from flask.testing import FlaskCliRunner
 
 from eventapp.extensions import db
 from eventapp.models import Event, PrintJob, PrintJobStatus, Registration
@@ -140,4 +141,18 @@ def test_print_files_expire(ctx: Flask) -> None:
     assert print_jobs.expire_files(utcnow() + timedelta(days=6)) == 0
     assert print_jobs.expire_files(utcnow() + timedelta(days=8)) == 1
     db.session.commit()
+    assert print_jobs.job_file(job) is None
+
+
+def test_expire_print_files_by_hand(ctx: Flask, runner: FlaskCliRunner) -> None:
+    event_id, _ids = people(1)
+    job = PrintJob(event_id=event_id, kind="programme", status=PrintJobStatus.QUEUED)
+    db.session.add(job)
+    db.session.commit()
+    print_jobs.run_job(job.id)
+    stored = print_jobs.job_file(job)
+    stored.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    result = runner.invoke(args=["expire-print-files"])
+    assert result.exit_code == 0 and "Deleted 1 print files" in result.output
     assert print_jobs.job_file(job) is None

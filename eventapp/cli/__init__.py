@@ -30,6 +30,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_personal_data)
     app.cli.add_command(worker_command)
+    app.cli.add_command(expire_print_files)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     printing.register(app)
@@ -86,6 +87,17 @@ def purge_personal_data() -> None:
         f"{report.registrations_deleted} registrations, {report.mails_deleted} mails, "
         f"{report.print_jobs_deleted} print jobs."
     )
+
+
+@click.command("expire-print-files")
+@with_appcontext
+def expire_print_files() -> None:
+    """Delete print jobs' PDFs older than PRINT_FILE_DAYS (the worker does it every minute)."""
+    from eventapp.services.printing.jobs import expire_files
+
+    count = expire_files()
+    db.session.commit()
+    click.echo(f"Deleted {count} print files past their keeping time.")
 
 
 def _create_app() -> Flask:
