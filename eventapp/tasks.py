@@ -43,6 +43,18 @@ def flush_change_notices() -> None:
         )
 
 
+@task_queue.task("send_manage_link")
+def send_manage_link(event_id: int, email: str) -> None:
+    """Send the private link to an address asked for on "Link anfordern", if it is registered."""
+    from eventapp.models import Event
+    from eventapp.services.registration import registrations
+
+    event = db.session.get(Event, event_id)
+    if event is not None:
+        registrations.request_manage_link(event, email)
+        db.session.commit()
+
+
 @task_queue.task("run_print_job")
 def run_print_job(job_id: int) -> None:
     """Render a print job and store its PDF in the database."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from eventapp.extensions import db
+from eventapp.extensions import db, task_queue
 from eventapp.models import (
     Enrolment,
     EnrolmentStatus,
@@ -325,6 +325,8 @@ def test_data_copy_contains_everything(client: FlaskClient, programme: dict) -> 
 
 def test_resend_link_answers_the_same(client: FlaskClient, programme: dict, app: Flask) -> None:
     registered(client)
+    with app.app_context():
+        before = db.session.scalar(sa.select(Registration.token_hash))
     known = client.post(
         "/testtag/link-anfordern", data={"email": "erika@example.org"}, follow_redirects=True
     )
@@ -332,11 +334,29 @@ def test_resend_link_answers_the_same(client: FlaskClient, programme: dict, app:
         "/testtag/link-anfordern", data={"email": "wer@example.org"}, follow_redirects=True
     )
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
-    with app.app_context():
+    with app.app_context():  # the worker's task (run at once here) looked the addresses up
         recipients = db.session.scalars(
             sa.select(OutboxMail.recipient).where(OutboxMail.kind == "manage_link")
         ).all()
         assert recipients == ["erika@example.org"]
+        assert db.session.scalar(sa.select(Registration.token_hash)) != before
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False}])
+def test_resend_link_request_writes_nothing_for_known_or_unknown_addresses(
+    client: FlaskClient, programme: dict, app: Flask
+) -> None:
+    registered(client)
+    with app.app_context():
+        mails = db.session.scalar(sa.select(sa.func.count(OutboxMail.id)))
+        token = db.session.scalar(sa.select(Registration.token_hash))
+        queued = task_queue.bound().huey.pending_count()
+    for address in ("erika@example.org", "wer@example.org"):
+        client.post("/testtag/link-anfordern", data={"email": address})
+    with app.app_context():  # only the worker's lookup is queued, one for each request
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == mails
+        assert db.session.scalar(sa.select(Registration.token_hash)) == token
+        assert task_queue.bound().huey.pending_count() == queued + 2
 
 
 @pytest.mark.parametrize("app_config", [{"SQLITE_BUSY_TIMEOUT": 1}])

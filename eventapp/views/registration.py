@@ -430,7 +430,7 @@ def resend_link(slug: str) -> ResponseReturnValue:
     event = published_event_or_404(slug)
     form = ResendLinkForm()
     if form.validate_on_submit():
-        service.request_manage_link(event, form.email.data)
+        service.request_manage_link_later(event, form.email.data)
         db.session.commit()
         flash(
             _(

@@ -21,6 +21,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
 from eventapp.services.printing.checkin_qr import checkin_qr_png
@@ -518,6 +519,15 @@ def send_manage_link(registration: Registration) -> None:
     registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
     db.session.flush()
     notices.manage_link(registration, manage_token)
+
+
+def request_manage_link_later(event: Event, email: str) -> None:
+    """Have the worker look the address up and send the link if it is registered.
+
+    The request only queues the lookup, so it does the same work, and takes the same time,
+    whether the address is registered or not.
+    """
+    after_commit("send_manage_link", event.id, email)
 
 
 def request_manage_link(event: Event, email: str) -> None:
