@@ -7,8 +7,6 @@ Routes are read from the app's URL map, so a new route is covered without touchi
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
 import json
 from dataclasses import dataclass, field
@@ -28,11 +26,11 @@ from pypdf import PdfReader
 from werkzeug.routing import Rule
 
 from eventapp.extensions import db
-from eventapp.models import Activity, Network, OutboxMail, Registration
+from eventapp.models import Activity, Network, Registration
 from eventapp.request_numbers import IdConverter
-from eventapp.services.mail.outbox import render_queued
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_registration, make_room
+from tests.helpers.mailbox import delivered
 from tests.pdf_reading import page_texts, squeeze
 
 HOSTILE_NUMBERS = [
@@ -357,16 +355,12 @@ def exports_of(client: FlaskClient, ids: dict[str, Any]) -> dict[str, Any]:
 
 
 def mail_texts(app: Flask) -> list[str]:
-    """Render every queued mail and return subject and text as the recipient reads them."""
-    with app.app_context():
-        render_queued(list(db.session.scalars(sa.select(OutboxMail.id))), claim=False)
-        db.session.commit()
-        texts = []
-        for mail in db.session.scalars(sa.select(OutboxMail)):
-            message = email.message_from_bytes(mail.message, policy=email.policy.default)
-            body = message.get_body(("plain",))
-            texts.append(str(message["Subject"]) + "\n" + (body.get_content() if body else ""))
-        return texts
+    """Return subject and text of every delivered mail as the recipient reads them."""
+    texts = []
+    for message in delivered(app):
+        body = message.get_body(("plain",))
+        texts.append(str(message["Subject"]) + "\n" + (body.get_content() if body else ""))
+    return texts
 
 
 @settings(
