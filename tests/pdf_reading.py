@@ -93,37 +93,9 @@ def words(pdf: bytes) -> list[Word]:
     return found
 
 
-def qr_codes(pdf: bytes, dpi: int = 150) -> list[Code]:
-    """Render every page to PNG and decode all QR codes on it."""
-    require(POPPLER)
-    import zxingcpp
-    from PIL import Image
-
-    codes: list[Code] = []
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "doc.pdf"
-        path.write_bytes(pdf)
-        subprocess.run(
-            ["pdftoppm", "-r", str(dpi), "-gray", "-png", str(path), str(Path(folder) / "p")],
-            check=True,
-        )
-        pngs = sorted(Path(folder).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[1]))
-        for number, png in enumerate(pngs):
-            with Image.open(png) as image:
-                results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-            for result in results:
-                pos = result.position
-                xs = [pos.top_left.x, pos.top_right.x, pos.bottom_left.x, pos.bottom_right.x]
-                ys = [pos.top_left.y, pos.top_right.y, pos.bottom_left.y, pos.bottom_right.y]
-                px_per_mm = dpi / 25.4
-                codes.append(
-                    Code(number, result.text, sum(xs) / 4 / px_per_mm, sum(ys) / 4 / px_per_mm)
-                )
-    return codes
-
-
 def page_images(pdf: bytes, dpi: int = 100) -> list[Any]:
     """Render every page to a greyscale image (pdftoppm), as it would come out of a printer."""
+    require(POPPLER)
     from PIL import Image
 
     images = []
@@ -139,6 +111,23 @@ def page_images(pdf: bytes, dpi: int = 100) -> list[Any]:
             with Image.open(png) as image:
                 images.append(image.convert("L"))
     return images
+
+
+def qr_codes(pdf: bytes, dpi: int = 150) -> list[Code]:
+    """Render every page and decode all QR codes on it."""
+    import zxingcpp
+
+    codes: list[Code] = []
+    px_per_mm = dpi / 25.4
+    for number, image in enumerate(page_images(pdf, dpi)):
+        for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+            pos = result.position
+            xs = [pos.top_left.x, pos.top_right.x, pos.bottom_left.x, pos.bottom_right.x]
+            ys = [pos.top_left.y, pos.top_right.y, pos.bottom_left.y, pos.bottom_right.y]
+            codes.append(
+                Code(number, result.text, sum(xs) / 4 / px_per_mm, sum(ys) / 4 / px_per_mm)
+            )
+    return codes
 
 
 def inked_pixels(image: Any, box_mm: tuple[float, float, float, float], dpi: int) -> int:
