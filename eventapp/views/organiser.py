@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from eventapp.extensions import db
 from eventapp.forms import EventForm, Form, PersonForm, RoomForm
 from eventapp.models import Activity, Event, OrganiserRole, Person, Room
+from eventapp.organiser_forms import CopyEventForm
 from eventapp.services import DomainError
+from eventapp.services.programme.copy import CopyValues, copy_event, suggested_values
 from eventapp.services.programme.events import (
     EventValues,
     ValuesRefused,
@@ -130,6 +132,43 @@ def event_overview(event_id: int) -> ResponseReturnValue:
 def event_edit(event_id: int) -> ResponseReturnValue:
     """Change an event's title, days, place, contact and registration rules."""
     return _edit_event(event_or_404(event_id))
+
+
+@bp.route("/veranstaltungen/<id:event_id>/als-vorlage", methods=["GET", "POST"])
+@role_required(OrganiserRole.STAFF)
+def event_copy(event_id: int) -> ResponseReturnValue:
+    """Start a new event from this one: settings, rooms, programme and speakers on a new day."""
+    source = event_or_404(event_id)
+    form = CopyEventForm()
+    if not form.is_submitted():
+        proposed = suggested_values(source)
+        form.starts_on.data, form.slug.data = proposed.starts_on, proposed.slug
+        form.title.data = proposed.title
+    if form.validate_on_submit():
+        values = CopyValues(
+            starts_on=form.starts_on.data, slug=form.slug.data, title=form.title.data
+        )
+        try:
+            result = copy_event(source, values)
+        except ValuesRefused as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "„%(title)s“ ist angelegt (nicht veröffentlicht): %(rooms)s Räume und "
+                    "%(count)s Programmpunkte übernommen. Bitte prüfen Sie Zeiten und Texte, "
+                    "bevor Sie veröffentlichen.",
+                    title=result.event.title,
+                    rooms=result.rooms,
+                    count=result.activities,
+                ),
+                "success",
+            )
+            return redirect(url_for("organiser.event_overview", event_id=result.event.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("organiser/event_copy.html", event=source, form=form), status
 
 
 # --- Rooms ---------------------------------------------------------------------------------
