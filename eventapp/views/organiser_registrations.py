@@ -23,9 +23,10 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.organiser_forms import OrganiserCancelForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
-from eventapp.services.registration import lists
+from eventapp.services.registration import cancellation, lists
 from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
 from eventapp.views.registration import participant_from, prepare_form, resolve_network
@@ -283,13 +284,31 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
     return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
 
 
-@bp.route("/<id:registration_id>/stornieren", methods=["POST"])
+@bp.route("/<id:registration_id>/stornieren", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def cancel(event_id: int, registration_id: int) -> ResponseReturnValue:
-    """Cancel a registration; its seats go to the next in line."""
+    """Show what cancelling frees and who moves up; cancel once confirmed, with a reason."""
     event = event_or_404(event_id)
     registration = registration_or_404(event, registration_id)
-    service.cancel_registration(registration)
-    db.session.commit()
-    flash(_("Die Anmeldung von %(name)s ist storniert.", name=registration.full_name), "success")
-    return redirect(url_for(".index", event_id=event.id))
+    form = OrganiserCancelForm()
+    if registration.status == RegistrationStatus.CANCELLED and form.is_submitted():
+        flash(_("Diese Anmeldung ist bereits storniert."), "info")
+        return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
+    if form.validate_on_submit():
+        cancellation.cancel_for_organisers(registration, form.reason.data or "")
+        db.session.commit()
+        flash(
+            _(
+                "Die Anmeldung von %(name)s ist storniert; die Person bekommt eine E-Mail.",
+                name=registration.full_name,
+            ),
+            "success",
+        )
+        return redirect(url_for(".index", event_id=event.id))
+    return render_template(
+        "organiser/registrations/cancel.html",
+        event=event,
+        registration=registration,
+        form=form,
+        preview=cancellation.cancellation_preview(registration),
+    ), 400 if form.is_submitted() else 200

@@ -145,6 +145,9 @@ def render_queued(queued: OutboxMail) -> bytes | None:
         wanted = set(data["promoted"])
         context["promoted"] = [e for e in registration.enrolments if e.id in wanted]
         context["for_the_day"] = bool(data.get("for_the_day"))
+    if data.get("by_organiser"):  # cancelled by the organisers, with their reason
+        context["by_organiser"] = True
+        context["reason"] = data.get("reason") or ""
     text = _text(registration, data["template"], **context)
     attachments = calendar_attachment(registration) if data.get("with_calendar") else []
     return outbox.build_message(
@@ -201,8 +204,18 @@ def promotion(registration: Registration, enrolments: list[Enrolment], for_the_d
     )
 
 
-def cancelled(registration: Registration) -> None:
-    """Confirm that a registration was cancelled."""
+def cancelled(registration: Registration, *, by_organiser: bool = False, reason: str = "") -> None:
+    """Confirm that a registration was cancelled (by the person, or by the organisers and why)."""
+    if by_organiser:
+        _queue(
+            registration,
+            "cancellation",
+            _l("Ihre Anmeldung wurde vom Organisationsteam storniert"),
+            "registration_cancelled",
+            by_organiser=True,
+            reason=reason,
+        )
+        return
     _queue(
         registration, "cancellation", _l("Ihre Anmeldung wurde storniert"), "registration_cancelled"
     )
