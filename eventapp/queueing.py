@@ -157,6 +157,8 @@ def _resolve(value: Any) -> Any:
 
 def enqueue_committed(session: Any) -> None:
     """Session hook: queue what the committed transaction asked for (merging mail deliveries)."""
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the work waits for the transaction's own commit
     pending = session.info.pop(PENDING_KEY, None)
     if not pending or not has_app_context():
         return
