@@ -14,6 +14,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -287,6 +288,20 @@ class ActivityForm(Form):
     published = BooleanField(_l("Veröffentlicht"), default=True)
     cancelled = BooleanField(_l("Abgesagt"))
     overlap_confirmed = BooleanField(_l("Überschneidung bewusst speichern"))
+    participant_clash_choice = RadioField(
+        _l("Überschneidung bei Teilnehmenden bewusst speichern"),
+        choices=[
+            SelectChoice("keep", _l("Beide Plätze behalten; die Personen wählen selbst eines ab")),
+            SelectChoice(
+                "waitlist",
+                _l(
+                    "Wer in beiden einen festen Platz hat, kommt auf die Warteliste dieses "
+                    "Programmpunkts und behält den anderen Platz"
+                ),
+            ),
+        ],
+        validators=[Optional()],
+    )
 
 
 class PersonForm(Form):

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -23,6 +24,7 @@ from eventapp.services.programme.checks import (
     split_names,
     update_activity,
 )
+from eventapp.services.programme.participant_clashes import ClashChoice
 from eventapp.services.programme.scheduling import day_grids, event_conflicts
 from eventapp.timezones import to_local
 from eventapp.views.auth import role_required
@@ -147,12 +149,32 @@ def _values(form: ActivityForm) -> ActivityValues | None:
         published=form.published.data,
         cancelled=form.cancelled.data,
         overlap_confirmed=form.overlap_confirmed.data,
+        participant_clash_choice=clash_choice(form),
     )
+
+
+def clash_choice(form: ActivityForm) -> ClashChoice | None:
+    """Return the chosen way to save participants' clashes, if one was chosen."""
+    value = form.participant_clash_choice.data or ""
+    return ClashChoice(value) if value in set(ClashChoice) else None
 
 
 def _show_conflicts(form: ActivityForm, refusal: ActivityRefused) -> None:
     moderators = {n.lower() for n in split_names(form.moderators.data or "")}
+    clashes = [c for c in refusal.conflicts if c.is_participant_clash]
+    if clashes and clash_choice(form) is None:
+        form.participant_clash_choice.errors = [
+            ngettext(
+                "%(num)d Person hätte dann zwei Angebote zur selben Zeit. Bitte wählen Sie, wie "
+                "gespeichert werden soll.",
+                "%(num)d Personen hätten dann zwei Angebote zur selben Zeit. Bitte wählen Sie, "
+                "wie gespeichert werden soll.",
+                len({c.person_name for c in clashes}),
+            )
+        ]
     for conflict in refusal.conflicts:
+        if conflict.is_participant_clash:
+            continue  # listed with the choice, not on a field
         name = CONFLICT_FIELDS.get(conflict.field, "title")
         if conflict.field == "people" and conflict.person_name.lower() in moderators:
             name = "moderators"
@@ -189,6 +211,7 @@ def _edit_activity(event: Event, activity: Activity | None) -> ResponseReturnVal
                 return redirect(url_for("organiser.activities", event_id=event.id))
     status = 400 if form.is_submitted() else 200
     overlaps = [c for c in refusal.conflicts if c.is_overlap] if refusal else []
+    clashes = [c for c in refusal.conflicts if c.is_participant_clash] if refusal else []
     ask_confirmation = bool(overlaps) or bool(activity and activity.overlap_confirmed)
     return render_template(
         "organiser/activity_form.html",
@@ -196,6 +219,7 @@ def _edit_activity(event: Event, activity: Activity | None) -> ResponseReturnVal
         activity=activity,
         form=form,
         overlaps=overlaps,
+        participant_clashes=clashes,
         ask_confirmation=ask_confirmation,
     ), status
 

@@ -30,7 +30,7 @@ from eventapp.services.registration import cancellation, lists
 from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
 from eventapp.views.registration import participant_from, prepare_form, resolve_network
-from eventapp.views.registration_helpers import read_choices, slot_groups
+from eventapp.views.registration_helpers import held_activity_ids, read_choices, slot_groups
 
 bp = Blueprint(
     "organiser_registrations",
@@ -223,7 +223,7 @@ def _render_edit(
         event=event,
         form=form,
         registration=registration,
-        slots=slot_groups(event),
+        slots=slot_groups(event, held_activity_ids(registration)),
         chosen=chosen,
         choice_errors=errors,
         networks=network_names(),

@@ -36,6 +36,7 @@ from eventapp.views.public import published_event_or_404
 from eventapp.views.registration_helpers import (
     choice_rows,
     day_position,
+    held_activity_ids,
     read_choices,
     slot_groups,
 )
@@ -358,7 +359,7 @@ def manage(slug: str, token: str) -> ResponseReturnValue:
             event=event,
             registration=registration,
             rows=choice_rows(registration),
-            slots=slot_groups(event),
+            slots=slot_groups(event, held_activity_ids(registration)),
             chosen=chosen,
             choice_errors=choice_errors,
             cancel_form=cancel_form,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from flask_babel import gettext as _
@@ -15,19 +16,39 @@ from eventapp.services.registration.waitlist import event_waitlist_position, wai
 SLOT_PREFIX = "slot-"
 
 
-def slot_groups(event: Event) -> list[dict[str, Any]]:
-    """Return the event's choosable activities grouped into time slots (one radio group each)."""
+def slot_groups(event: Event, held: Collection[int] = ()) -> list[dict[str, Any]]:
+    """Return the event's choosable activities grouped into time slots (one radio group each).
+
+    A slot in which the person already holds several activities (the organisers moved one onto
+    another) becomes a group of checkboxes, so that keeping both is possible and saving the
+    form unchanged drops neither; `clashes` names the pairs that overlap.
+    """
     groups = []
     for slot in service.time_slots(service.enrollable_activities(event)):
+        mine = [a for a in slot if a.id in held]
         groups.append(
             {
                 "key": f"{SLOT_PREFIX}{slot[0].id}",
                 "starts_at": min(a.starts_at for a in slot),
                 "ends_at": max(a.ends_at for a in slot),
                 "activities": slot,
+                "several_held": len(mine) > 1,
+                "clashes": [
+                    (first, second)
+                    for index, first in enumerate(mine)
+                    for second in mine[index + 1 :]
+                    if service.overlaps(first, second)
+                ],
             }
         )
     return groups
+
+
+def held_activity_ids(registration: Registration | None) -> set[int]:
+    """Return the activities the stored registration holds (confirmed or waiting)."""
+    if registration is None:
+        return set()
+    return {e.activity_id for e in registration.enrolments if e.status in service.ACTIVE}
 
 
 def read_choices(form: MultiDict[str, str]) -> tuple[set[int], list[str]]:

@@ -215,8 +215,11 @@ def recipients(activity: Activity) -> list[Registration]:
 
 def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) -> int:
     from eventapp.services.mail.outbox import queue_mail
+    from eventapp.services.programme.participant_clashes import clashing_activities
 
     event = activity.event
+    # People who now hold another activity at the same time are told which one.
+    clashes = clashing_activities(activity)
     sent = 0
     for registration in recipients(activity):
         with force_locale(registration.language or "de"), urls.from_public_base():
@@ -232,6 +235,7 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) ->
                 registration=registration,
                 lines=lines,
                 activity_url=urls.activity_url(activity),
+                clashes=clashes.get(registration.id, []),
             )
             calendar = registration_ics(registration)
         queue_mail(

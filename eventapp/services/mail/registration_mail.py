@@ -106,7 +106,14 @@ def _queue(
     )
 
 
-QUEUED_KINDS = ("registration", "registration_changed", "cancellation", "manage_link", "promotion")
+QUEUED_KINDS = (
+    "registration",
+    "registration_changed",
+    "cancellation",
+    "manage_link",
+    "promotion",
+    "clash_waitlist",
+)
 # What a queued mail's text and calendar read of its registration.
 _MAIL_DATA = (
     selectinload(Registration.event),
@@ -145,6 +152,13 @@ def render_queued(queued: OutboxMail) -> bytes | None:
         wanted = set(data["promoted"])
         context["promoted"] = [e for e in registration.enrolments if e.id in wanted]
         context["for_the_day"] = bool(data.get("for_the_day"))
+    # Moved to a waiting list because of a clash: that enrolment and what it clashed with.
+    if "moved" in data:
+        context["moved"] = next((e for e in registration.enrolments if e.id == data["moved"]), None)
+        wanted = set(data.get("clashing") or [])
+        context["clashing"] = [
+            e.activity for e in registration.enrolments if e.activity_id in wanted
+        ]
     if data.get("by_organiser"):  # cancelled by the organisers, with their reason
         context["by_organiser"] = True
         context["reason"] = data.get("reason") or ""
@@ -218,6 +232,22 @@ def cancelled(registration: Registration, *, by_organiser: bool = False, reason:
         return
     _queue(
         registration, "cancellation", _l("Ihre Anmeldung wurde storniert"), "registration_cancelled"
+    )
+
+
+def moved_to_waitlist(
+    registration: Registration, enrolment: Enrolment, clashing_ids: Sequence[int]
+) -> None:
+    """Tell someone that a moved activity clashed with another and they now wait for it."""
+    db.session.flush()  # the enrolment has its id
+    _queue(
+        registration,
+        "clash_waitlist",
+        _l("Programmänderung: Sie stehen jetzt auf der Warteliste"),
+        "moved_to_waitlist",
+        with_calendar=True,
+        moved=enrolment.id,
+        clashing=list(clashing_ids),
     )
 
 

@@ -25,6 +25,11 @@ from eventapp.models import (
 from eventapp.services import DomainError
 from eventapp.services.calendar import ical
 from eventapp.services.mail import change_notices
+from eventapp.services.programme.participant_clashes import (
+    ClashChoice,
+    clash_conflicts,
+    settle_participant_clashes,
+)
 from eventapp.services.programme.scheduling import (
     Conflict,
     ConflictKind,
@@ -46,7 +51,7 @@ class ActivityRefused(DomainError):
     @property
     def needs_confirmation(self) -> bool:
         """Tell whether only overlaps stand in the way, so confirming them would save."""
-        return all(c.is_overlap for c in self.conflicts)
+        return all(c.is_overlap or c.is_participant_clash for c in self.conflicts)
 
 
 # --- Activities ----------------------------------------------------------------------------
@@ -73,6 +78,8 @@ class ActivityValues:
     published: bool = True
     cancelled: bool = False
     overlap_confirmed: bool = False
+    # How to save anyway when participants would hold two activities at once (None: refuse).
+    participant_clash_choice: ClashChoice | None = None
 
 
 def known_values(activity: Activity) -> dict[str, object]:
@@ -216,14 +223,17 @@ def check_activity(
     )
     # Overlaps that another activity already confirmed stay saved without asking again.
     errors.extend(c for c in conflicts if not (c.is_overlap and c.confirmed))
+    errors.extend(clash_conflicts(activity, starts_at, ends_at, values.cancelled))
     return room, starts_at, ends_at, capacity, known, errors
 
 
 def _refuse_if_needed(errors: list[Conflict], values: ActivityValues) -> None:
-    hard = [c for c in errors if not c.is_overlap]
+    hard = [c for c in errors if not (c.is_overlap or c.is_participant_clash)]
     overlaps = [c for c in errors if c.is_overlap]
-    if hard or (overlaps and not values.overlap_confirmed):
-        raise ActivityRefused(hard + overlaps)
+    clashes = [c for c in errors if c.is_participant_clash]
+    unsettled = clashes and values.participant_clash_choice is None
+    if hard or (overlaps and not values.overlap_confirmed) or unsettled:
+        raise ActivityRefused(hard + overlaps + clashes)
 
 
 def _set_people(activity: Activity, values: ActivityValues, known: dict[str, Person]) -> None:
@@ -308,6 +318,7 @@ def update_activity(activity: Activity, values: ActivityValues) -> Activity:
         activity.capacity = capacity
     _apply(activity, values, room, starts_at, ends_at, known)
     change_notices.record_change(activity, before)  # flushes too, so room_id is current below
+    settle_participant_clashes(activity, before, values.participant_clash_choice)
     activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
     # Here `before` holds what participants knew and `activity` what they will see now.
     if known_values(activity) != before:

@@ -29,6 +29,8 @@ class ConflictKind(enum.StrEnum):
     MISSING_CAPACITY = "missing_capacity"
     NONEXISTENT_TIME = "nonexistent_time"
     BELOW_SEATS_TAKEN = "below_seats_taken"
+    # Participants who would hold two activities at the same time (participant_clashes.py).
+    PARTICIPANT_OVERLAP = "participant_overlap"
 
 
 # Overlaps may be saved deliberately (a room split by a partition); everything else may not.
@@ -69,6 +71,11 @@ class Conflict:
     def is_overlap(self) -> bool:
         """Tell whether an organiser may save this conflict by confirming it."""
         return self.kind in OVERLAP_KINDS
+
+    @property
+    def is_participant_clash(self) -> bool:
+        """Tell whether participants would hold two activities at once (saved with a choice)."""
+        return self.kind == ConflictKind.PARTICIPANT_OVERLAP
 
 
 def slot_of(activity: Activity) -> Slot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -166,8 +166,14 @@ def network_confirmed_count(event: Event, network_id: int) -> int:
 # --- Rules ---------------------------------------------------------------------------------
 
 
-def chosen_activities(event: Event, activity_ids: Iterable[int]) -> list[Activity]:
-    """Check a choice of activities against the event's programme and return them in id order."""
+def chosen_activities(
+    event: Event, activity_ids: Iterable[int], kept: Collection[int] = ()
+) -> list[Activity]:
+    """Check a choice of activities against the event's programme and return them in id order.
+
+    Two activities at the same time may both be kept when the person already holds both (the
+    organisers moved one onto the other); a new choice may not overlap.
+    """
     wanted = sorted(set(activity_ids))
     if not wanted:
         return []
@@ -195,7 +201,7 @@ def chosen_activities(event: Event, activity_ids: Iterable[int]) -> list[Activit
     chosen = [offered[i] for i in wanted]
     for index, first in enumerate(chosen):
         for second in chosen[index + 1 :]:
-            if overlaps(first, second):
+            if overlaps(first, second) and not (first.id in kept and second.id in kept):
                 raise DomainError(
                     _(
                         "„%(first)s“ und „%(second)s“ finden gleichzeitig statt. Bitte wählen Sie "
@@ -388,8 +394,8 @@ def change_choices(
     """Replace the person's activity choices; kept choices keep their place in line."""
     if registration.status == RegistrationStatus.CANCELLED:
         raise DomainError(_("Diese Anmeldung ist storniert."))
-    chosen = {a.id: a for a in chosen_activities(registration.event, activity_ids)}
     current = {e.activity_id: e for e in registration.enrolments if e.status in ACTIVE}
+    chosen = {a.id: a for a in chosen_activities(registration.event, activity_ids, set(current))}
     touched = sorted(set(chosen) ^ set(current))
     if not touched:
         return []
