@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ from eventapp.services.checkin import desk as badge_desk
 from eventapp.services.checkin import walk_in
 from eventapp.services.checkin.desk import DeskAnswer, ScanOutcome
 from eventapp.services.printing import jobs as print_jobs
-from eventapp.timezones import utcnow
+from eventapp.timezones import to_local, utcnow
 from eventapp.views.auth import role_required
 from eventapp.views.registration import network_names
 
@@ -129,9 +129,7 @@ def _stored_answer(event: Event) -> DeskAnswer | None:
     )
 
 
-def _local_today(event: Event) -> Any:
-    from eventapp.timezones import to_local
-
+def _local_today(event: Event) -> date:
     return to_local(utcnow(), event.timezone).date()
 
 
@@ -248,11 +246,17 @@ def undo(event_id: int) -> ResponseReturnValue:
             return jsonify(outcome="invalid", message=message), 409
         flash(message, "error")
         return redirect(url_for("checkin.desk", event_id=event.id) + "#scan")
-    registration = badge_desk.registration_of_event(event, last["registration_id"])
+    session.pop(LAST_CHECK_IN, None)
+    try:
+        registration = badge_desk.registration_of_event(event, last["registration_id"])
+    except DomainError as error:  # deleted meanwhile
+        if wants_json():
+            return jsonify(outcome="invalid", message=error.message), 409
+        flash(error.message, "error")
+        return redirect(url_for("checkin.desk", event_id=event.id) + "#scan")
     at = datetime.fromisoformat(last["at"]) if last.get("at") else None
     badge_desk.undo_check_in(registration, at)
     db.session.commit()
-    session.pop(LAST_CHECK_IN, None)
     answer = DeskAnswer(ScanOutcome.UNDONE, registration)
     _remember(event, answer)
     return _answer_response(event, answer)
