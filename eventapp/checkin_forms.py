@@ -1,20 +1,20 @@
-"""Forms of the check-in desk: scan, desk name, walk-in. Shape checks only."""
+"""Forms of the check-in desk: scan, desk name, walk-in. Shape checks only (text is checked
+for control characters by the common base)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from eventapp import labels
-from eventapp.forms import NoControlCharacters, _line, _strip
+from eventapp.forms import Form, _line, _strip
 from eventapp.printing_forms import LANGUAGE_CHOICES, layout_choices
 from eventapp.services.printing.badge_layouts import SINGLE_LAYOUTS
 
 
-class ScanForm(FlaskForm):
+class ScanForm(Form):
     """A code from a badge, as a handheld scanner types it (ending with Enter)."""
 
     code = StringField(
@@ -27,18 +27,18 @@ class ScanForm(FlaskForm):
     )  # fmt: skip
 
 
-class DeskNameForm(FlaskForm):
+class DeskNameForm(Form):
     """The name of this desk, shown when someone scans a badge a second time elsewhere."""
 
     desk_name = StringField(
         _l("Name dieses Platzes"),
-        validators=[Optional(), Length(max=60), NoControlCharacters()],
+        validators=[Optional(), Length(max=60)],
         filters=[_strip],
         render_kw={"autocomplete": "off", "placeholder": _l("z. B. Eingang Nord")},
     )
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(Form):
     """A person who registers on the day at the desk: the few details a badge needs."""
 
     first_name = _line(_l("Vorname"), 100, _l("Bitte geben Sie den Vornamen ein."))
