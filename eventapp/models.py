@@ -26,6 +26,9 @@ class ActivityKind(enum.StrEnum):
 
 
 # Kinds that take enrolments with a seat limit by default.
+# Walk-ins without an e-mail address get a unique stand-in under this reserved domain (RFC 2606);
+# nothing is ever sent there.
+NO_EMAIL_DOMAIN = "@ohne-adresse.invalid"
 ENROLMENT_KINDS = frozenset({ActivityKind.WORKSHOP, ActivityKind.EXCHANGE_CIRCLE})
 
 
@@ -377,6 +380,10 @@ class Registration(TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     badge_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Name of the desk that checked the person in ("Eingang Nord"), as its staff set it.
+    checked_in_desk: Mapped[str] = mapped_column(
+        sa.String(60), default="", server_default=sa.text("''")
+    )
 
     event: Mapped[Event] = relationship(back_populates="registrations")
     network: Mapped[Network | None] = relationship()
@@ -388,6 +395,11 @@ class Registration(TimestampMixin, db.Model):
     def full_name(self) -> str:
         """Return title, first and last name as on a badge or list."""
         return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+    @property
+    def has_email(self) -> bool:
+        """Tell whether the person gave an address (walk-ins may come without one)."""
+        return not self.email.endswith(NO_EMAIL_DOMAIN)
 
     def __repr__(self) -> str:
         return f"<Registration {self.id}>"

@@ -344,9 +344,11 @@ def exports_of(client: FlaskClient, ids: dict[str, Any]) -> dict[str, Any]:
         "csv": client.get(f"{base}/anmeldungen/export.csv"),
         "xlsx": client.get(f"{base}/anmeldungen/export.xlsx"),
         "ical": client.get(f"/{ids['slug']}/programm.ics"),
+        # The desk's single badge prints through the worker; its page then opens the PDF.
         "badge": client.post(
             f"/organisation/einlass/{ids['event_id']}/schild",
             data={"layout": "a6", "registration_id": str(ids["registration_id"])},
+            follow_redirects=True,
         ),
     }
     for name, response in answers.items():

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eventapp.extensions import db
-from eventapp.models import PrintJob, PrintJobStatus, Registration, RegistrationStatus
+from eventapp.models import Event, PrintJob, PrintJobStatus, Registration, RegistrationStatus
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import utcnow
 from tests.conftest import login
@@ -199,18 +199,30 @@ def test_checkin_role_uses_desk_but_not_print_pages(app: Flask, client: FlaskCli
         desk + "einchecken", data={"registration_id": data["ids"][0], "q": "org"},
         follow_redirects=True,
     )  # fmt: skip
-    assert "ist eingecheckt" in checked.text
+    assert "Eingecheckt" in checked.text and "answer-ok" in checked.text
     twice = client.post(desk + "einchecken", data={"registration_id": data["ids"][0]},
                         follow_redirects=True)  # fmt: skip
-    assert "schon eingecheckt" in twice.text
+    assert "Schon eingecheckt" in twice.text
     refused = client.post(desk + "einchecken", data={"registration_id": data["ids"][2]},
                           follow_redirects=True)  # fmt: skip
-    assert "nicht bestätigt" in refused.text
-    badge = client.post(desk + "schild", data={"registration_id": data["ids"][1], "layout": "id1"})
+    assert "Anmeldung storniert" in refused.text
+    # A single badge prints through the worker; the desk opens its PDF once it is ready.
+    started = client.post(
+        desk + "schild", data={"registration_id": data["ids"][1], "layout": "id1"}
+    )
+    waiting = started.headers["Location"]
+    shown = client.get(waiting)
+    assert shown.status_code == 302
+    badge = client.get(shown.headers["Location"])
     assert badge.mimetype == "application/pdf"
     assert page_sizes_mm(badge.data) == [(85.6, 54.0)]
     assert [c.text for c in qr_codes(badge.data, dpi=300)] == [data["codes"][1]]
     with app.app_context():
         assert db.session.get(Registration, data["ids"][1]).badge_printed_at is not None
         assert db.session.get(Registration, data["ids"][0]).checked_in_at is not None
+        batch = print_jobs.create_job(db.session.get(Event, data["event_id"]), "badges", {}, None)
+        db.session.commit()
+        batch_id = batch.id
+    # The desk opens single badges only, never a whole batch with everyone's details.
+    assert client.get(f"{desk}schilder/{batch_id}/datei").status_code == 404
     assert client.get(desk, query_string={"q": "x" * 200}).status_code == 200

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from eventapp import urls
 from eventapp.extensions import db
 from eventapp.models import (
+    NO_EMAIL_DOMAIN,
     Activity,
     ActivityChangeNotice,
     Enrolment,
@@ -206,6 +207,7 @@ def recipients(activity: Activity) -> list[Registration]:
                 Enrolment.activity_id == activity.id,
                 Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]),
                 Registration.status != RegistrationStatus.CANCELLED,
+                Registration.email.not_like(f"%{NO_EMAIL_DOMAIN}"),
             )
             .options(selectinload(Registration.event))
             .order_by(Registration.id)

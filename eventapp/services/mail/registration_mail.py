@@ -94,6 +94,8 @@ def _queue(
     The private link's token travels sealed (encrypted with the app's secret key): the outbox
     never holds it in clear, and the sent mail's stored copy is emptied after delivery.
     """
+    if not registration.has_email:  # a walk-in who gave no address
+        return
     data = {"template": template, "with_calendar": with_calendar} | extra
     if manage_token:
         data["sealed_token"] = seal(manage_token, current_app.config["SECRET_KEY"])
