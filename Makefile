@@ -8,6 +8,9 @@ WORKERS ?= 4
 # Fictional participants registered with the demo event on first start (0 for none).
 DEMO_PARTICIPANTS ?= 60
 export FLASK_APP := eventapp
+# The Nu HTML Checker for the HTML validity test: the npm package vnu-jar (runs on java 11+).
+VNU_VERSION := 26.9.27
+VNU_JAR := $(VENV)/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
 .PHONY: compile-translations run serve test bench lint format translations migration check-system clean vendor
 
@@ -47,8 +50,13 @@ serve: $(VENV)/.installed compile-translations check-system
 	$(BIN)/eventapp seed-demo --if-empty --participants $(DEMO_PARTICIPANTS)
 	$(BIN)/python -m eventapp.cli.supervise $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - --logger-class eventapp.log_redaction.RedactingLogger 'eventapp:create_app()'
 
-## make test: install test dependencies and run the suite
-test: $(VENV)/.installed-test compile-translations
+$(VNU_JAR): | $(BIN)/python
+	@if command -v npm >/dev/null; then \
+	  npm install --no-save --no-audit --no-fund --silent --prefix $(VENV)/vnu vnu-jar@$(VNU_VERSION); \
+	else echo "npm not found: the HTML validity test cannot run (apt-get install npm default-jre-headless)"; fi
+
+## make test: install test dependencies (and the Nu HTML Checker) and run the suite
+test: $(VENV)/.installed-test compile-translations $(VNU_JAR)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: benchmarks, printed as a table

@@ -79,7 +79,10 @@ class DocumentForm(Form):
 class CalibrationForm(Form):
     """A printer's offset for one layout, in mm."""
 
-    layout = SelectField(_l("Format"), choices=layout_choices(), default="a4-10")
+    # Its own id: the badge form on the same page has a layout field too.
+    layout = SelectField(
+        _l("Format"), choices=layout_choices(), default="a4-10", id="calibration-layout"
+    )
     x_mm = LocalDecimalField(
         _l("Verschiebung nach rechts (mm)"),
         places=1,

@@ -1,0 +1,249 @@
+"""Every kind of page, public and organiser, in its states, on the demo Innovationstag.
+
+The accessibility checks (Nu HTML Checker, axe-core, reflow at 320 px) walk this one list, so
+a new page is checked everywhere once it is added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from eventapp.demo.event import seed_demo
+from eventapp.demo.participants import create_participants
+from eventapp.extensions import db
+from eventapp.models import Activity, Enrolment, EnrolmentStatus, Person, Registration
+from eventapp.services.printing import jobs as print_jobs
+from eventapp.services.registration import registrations as service
+from tests.factories import make_organiser
+
+ORGANISER = ("admin@example.org", "admin-password-1")
+
+
+@dataclass(frozen=True)
+class PageKind:
+    """One page in one state: GET path, or a form POST to path (then a GET of follow)."""
+
+    name: str
+    path: str
+    organiser: bool = False
+    post: dict[str, str] | None = None
+    follow: str | None = None
+    status: int = 200
+    wide_table: bool = False
+
+    @property
+    def shown(self) -> str:
+        """Return the URL whose page is checked."""
+        return self.follow or self.path
+
+
+@dataclass
+class DemoPages:
+    """The demo data's ids and the list of page kinds built on them."""
+
+    slug: str
+    event_id: int
+    kinds: list[PageKind] = field(default_factory=list)
+
+
+def registration_form_data(email: str, choice: int | None = None) -> dict[str, str]:
+    """Return what a participant fills into the public registration form."""
+    data = {
+        "first_name": "Friederike",
+        "last_name": "Schwarzenberger-Oberhollenzer",
+        "organisation": "Kreishandwerkerschaft Südwestfalen",
+        "state": "Nordrhein-Westfalen",
+        "email": email,
+        "role": "participant",
+        "language": "de",
+        "privacy_consent": "y",
+    }
+    if choice is not None:
+        data["slot-waehlen"] = str(choice)
+    return data
+
+
+def build_demo_pages(app: Flask) -> DemoPages:
+    """Load the demo day with participants, a full workshop with a waiting list and a print job."""
+    with app.app_context():
+        event = seed_demo().event
+        make_organiser(*ORGANISER, role="admin")
+        create_participants(event, 40)
+        workshops = [a for a in event.activities if a.requires_enrolment]
+        # One workshop with a single seat: the first taker gets it, the next one waits.
+        full = next(a for a in workshops if a.seats_taken == 0)
+        full.capacity = 1
+        first = service.register(
+            event,
+            service.Participant(
+                first_name="Erika",
+                last_name="Mustermann",
+                email="erika@example.org",
+                privacy_consent_version="2026-01",
+                organisation="Agentur für Arbeit Stendal",
+            ),
+            {full.id},
+        )
+        waiting = service.register(
+            event,
+            service.Participant(
+                first_name="Bartholomäus",
+                last_name="Wartelistenberger",
+                email="bartholomaeus@example.org",
+                privacy_consent_version="2026-01",
+                organisation="Industrie- und Handelskammer Ostbrandenburg",
+            ),
+            {full.id},
+        )
+        assert waiting.enrolments[0].status == EnrolmentStatus.WAITLISTED
+        job = print_jobs.create_job(event, "badges", {"layout": "a4-10"}, None)
+        with_speakers = max(
+            event.activities, key=lambda a: len(a.speakers) + len(a.moderators) + len(a.title)
+        )
+        enrolled = db.session.scalar(
+            sa.select(Activity.id)
+            .join(Enrolment, Enrolment.activity_id == Activity.id)
+            .where(Activity.event_id == event.id)
+            .limit(1)
+        )
+        someone = db.session.scalar(
+            sa.select(Registration.id).where(Registration.event_id == event.id).limit(1)
+        )
+        person = db.session.scalar(sa.select(Person.id).limit(1))
+        room = event.rooms[0].id
+        db.session.commit()
+        pages = DemoPages(slug=event.slug, event_id=event.id)
+        slug, eid = event.slug, event.id
+        manage = f"/{slug}/verwalten/{first.manage_token}"
+        manage_waiting = f"/{slug}/verwalten/{waiting.manage_token}"
+        org = f"/organisation/veranstaltungen/{eid}"
+        pages.kinds = [
+            # Public
+            PageKind("start", "/"),
+            PageKind("event and programme", f"/{slug}/"),
+            PageKind("activity", f"/{slug}/programm/{with_speakers.id}"),
+            PageKind("activity, full workshop", f"/{slug}/programm/{full.id}"),
+            PageKind("registration form", f"/{slug}/anmeldung"),
+            PageKind("registration form, errors", f"/{slug}/anmeldung", post={}, status=400),
+            PageKind(
+                "confirmation",
+                f"/{slug}/anmeldung",
+                post=registration_form_data("friederike@example.org"),
+                follow=f"/{slug}/anmeldung/bestaetigt",
+            ),
+            PageKind(
+                "confirmation, waiting list",
+                f"/{slug}/anmeldung",
+                post=registration_form_data("wartende@example.org", full.id),
+                follow=f"/{slug}/anmeldung/bestaetigt",
+            ),
+            PageKind("manage page", manage),
+            PageKind("manage page, waiting list", manage_waiting),
+            PageKind("manage page, details", f"{manage}/angaben"),
+            PageKind("manage page, details with errors", f"{manage}/angaben", post={}, status=400),
+            PageKind("request link", f"/{slug}/link-anfordern"),
+            PageKind("request link, errors", f"/{slug}/link-anfordern", post={}, status=400),
+            PageKind("login", "/organisation/anmelden"),
+            PageKind("login, errors", "/organisation/anmelden", post={}, status=400),
+            PageKind("not found", f"/{slug}/programm/999999", status=404),
+            # Organisers
+            PageKind("dashboard", "/organisation/", organiser=True),
+            PageKind("new event", "/organisation/veranstaltungen/neu", organiser=True),
+            PageKind(
+                "new event, errors",
+                "/organisation/veranstaltungen/neu",
+                organiser=True,
+                post={},
+                status=400,
+            ),
+            PageKind("event overview", f"{org}/", organiser=True),
+            PageKind("event settings", f"{org}/einstellungen", organiser=True),
+            PageKind("rooms", f"{org}/raeume", organiser=True),
+            PageKind("room", f"{org}/raeume/{room}", organiser=True),
+            PageKind("people", "/organisation/personen", organiser=True),
+            PageKind("person", f"/organisation/personen/{person}", organiser=True),
+            PageKind("programme", f"{org}/programm", organiser=True),
+            PageKind("timetable", f"{org}/zeitplan", organiser=True),
+            PageKind("new activity", f"{org}/programm/neu", organiser=True),
+            PageKind(
+                "new activity, errors", f"{org}/programm/neu", organiser=True, post={}, status=400
+            ),
+            PageKind("activity form", f"{org}/programm/{with_speakers.id}", organiser=True),
+            PageKind("registrations", f"{org}/anmeldungen/", organiser=True, wide_table=True),
+            PageKind("offers", f"{org}/anmeldungen/angebote", organiser=True),
+            PageKind("offer", f"{org}/anmeldungen/angebote/{enrolled}", organiser=True),
+            PageKind("registration", f"{org}/anmeldungen/{someone}", organiser=True),
+            PageKind("new registration", f"{org}/anmeldungen/neu", organiser=True),
+            PageKind("change notices", f"{org}/aenderungsmitteilungen", organiser=True),
+            PageKind("print page", f"{org}/druck/", organiser=True),
+            PageKind("print job", f"{org}/druck/auftraege/{job.id}", organiser=True),
+            PageKind("check-in", "/organisation/einlass/", organiser=True),
+            PageKind(
+                "badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True, wide_table=True
+            ),
+        ]
+    return pages
+
+
+def log_in(client: FlaskClient) -> None:
+    """Log the test client in as the demo organiser."""
+    email, password = ORGANISER
+    response = client.post("/organisation/anmelden", data={"email": email, "password": password})
+    assert response.status_code == 302, response.status_code
+
+
+def fetch_html(client: FlaskClient, kind: PageKind) -> str:
+    """Return the HTML of a page kind through the test client, checking its status."""
+    if kind.post is not None:
+        response = client.post(kind.path, data=kind.post)
+        if kind.follow:
+            assert response.status_code == 302, (kind.name, response.status_code)
+            response = client.get(kind.follow)
+    else:
+        response = client.get(kind.path)
+    assert response.status_code == kind.status, (kind.name, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def open_in_browser(page: Any, kind: PageKind) -> None:
+    """Show a page kind in the browser, sending its form like a person would."""
+    if kind.post is None:
+        response = page.goto(kind.path)
+        assert response is not None and response.status == kind.status, kind.name
+        return
+    page.goto(kind.path)
+    with page.expect_navigation():
+        page.evaluate(
+            """([action, data]) => {
+                const form = document.createElement("form");
+                form.method = "post";
+                form.action = action;
+                for (const [name, value] of Object.entries(data)) {
+                    const input = document.createElement("input");
+                    input.type = "hidden";
+                    input.name = name;
+                    input.value = value;
+                    form.appendChild(input);
+                }
+                document.body.appendChild(form);
+                form.submit();
+            }""",
+            [kind.path, kind.post],
+        )
+    if kind.follow:
+        assert page.url.endswith(kind.follow), (kind.name, page.url)
+
+
+def log_in_browser(page: Any) -> None:
+    """Log the browser in as the demo organiser (the cookies are the page's own)."""
+    email, password = ORGANISER
+    page.goto("/organisation/anmelden")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Anmelden").click()
