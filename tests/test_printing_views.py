@@ -64,7 +64,7 @@ def test_badge_job_renders_marks_printed_and_can_be_undone(
     )  # fmt: skip
     assert response.status_code == 302
     job_page = staff_client.get(response.location)
-    assert "fertig" in job_page.text and 'http-equiv="refresh"' not in job_page.text
+    assert "fertig" in job_page.text and "data-running" not in job_page.text
     download = fetch(staff_client, response.location + "/datei")
     assert download.status_code == 200 and download.mimetype == "application/pdf"
     assert page_sizes_mm(download.data) == [(210.0, 297.0)]
@@ -90,7 +90,7 @@ def test_empty_selection_fails_with_a_message(app: Flask, staff_client: FlaskCli
     assert "fehlgeschlagen" in job_page.text and "Auswahl ist leer" in job_page.text
 
 
-def test_running_job_page_reloads_itself(app: Flask, staff_client: FlaskClient) -> None:
+def test_running_job_page_updates_its_status(app: Flask, staff_client: FlaskClient) -> None:
     data = seed(app, 1)
     with app.app_context():
         job = PrintJob(event_id=data["event_id"], kind="badges", parameters={"layout": "a4-10"},
@@ -99,7 +99,8 @@ def test_running_job_page_reloads_itself(app: Flask, staff_client: FlaskClient) 
         db.session.commit()
         job_id = job.id
     page = staff_client.get(f"{base(data['event_id'])}/auftraege/{job_id}")
-    assert 'http-equiv="refresh"' in page.text
+    assert "js/job-progress.js" in page.text and 'data-running="1"' in page.text
+    assert 'http-equiv="refresh"' not in page.text
     assert '<progress max="100" value="40">' in page.text
     assert staff_client.get(f"{base(data['event_id'])}/auftraege/{job_id}/datei").status_code == 404
     with app.app_context():  # its worker died twice: the sweep gives it up
@@ -109,7 +110,7 @@ def test_running_job_page_reloads_itself(app: Flask, staff_client: FlaskClient) 
         db.session.commit()
         assert print_jobs.recover_lost_jobs() == []
     lost = staff_client.get(f"{base(data['event_id'])}/auftraege/{job_id}")
-    assert "unterbrochen" in lost.text and 'http-equiv="refresh"' not in lost.text
+    assert "unterbrochen" in lost.text and "data-running" not in lost.text
 
 
 @pytest.mark.slow

@@ -1,0 +1,175 @@
+"""WCAG 2.1 AA in a real browser: axe-core on every page kind, reflow at 320 px, keyboard use.
+
+axe-core is vendored in tests/vendor (MPL-2.0, see the README there) and injected into the page;
+nothing is fetched from outside. Set EVENTAPP_SCREENSHOTS to a folder to keep a screenshot of
+every page kind at 320 and 1280 px for a look by eye.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from eventapp.extensions import db
+from eventapp.models import PrintJob, PrintJobStatus
+from tests.conftest import LiveServer
+from tests.page_kinds import (
+    DemoPages,
+    PageKind,
+    build_demo_pages,
+    log_in_browser,
+    open_in_browser,
+)
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SCREENSHOTS = os.environ.get("EVENTAPP_SCREENSHOTS")
+
+
+@contextmanager
+def browser_page(browser: Any, server: LiveServer, **options: Any) -> Iterator[Any]:
+    """Open a page in a fresh context whose requests may only reach the live server."""
+    context = browser.new_context(base_url=server.url, locale="de-DE", **options)
+
+    def only_loopback(route: Any) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def each_page(
+    browser: Any, server: LiveServer, pages: DemoPages, **options: Any
+) -> Iterator[tuple[PageKind, Any]]:
+    """Show every page kind, public ones logged out, organiser ones logged in."""
+    for organiser in (False, True):
+        with browser_page(browser, server, **options) as page:
+            if organiser:
+                log_in_browser(page)
+            for kind in pages.kinds:
+                if kind.organiser == organiser:
+                    open_in_browser(page, kind)
+                    yield kind, page
+
+
+def screenshot(page: Any, kind: PageKind, width: int) -> None:
+    """Keep a full-page screenshot when EVENTAPP_SCREENSHOTS names a folder."""
+    if SCREENSHOTS:
+        name = re.sub(r"[^a-z0-9]+", "-", kind.name.lower()).strip("-")
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{width}-{name}.png"), full_page=True)
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core's WCAG 2.1 A/AA rules on the page and return the violations found."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map((v) => ({
+                rule: v.id,
+                help: v.help,
+                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+            }));
+        }""",
+        WCAG_21_AA,
+    )
+
+
+def test_axe_finds_no_violation_on_any_page_kind(
+    app: Flask, browser: Any, live_server: LiveServer
+) -> None:
+    pages = build_demo_pages(app)
+    found: dict[str, Any] = {}
+    # The injected axe script is inline; only this check may pass the page's script policy.
+    for kind, page in each_page(browser, live_server, pages, bypass_csp=True):
+        violations = axe_violations(page)
+        if violations:
+            found[kind.name] = violations
+    assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_axe_reports_a_missing_label(app: Flask, browser: Any, live_server: LiveServer) -> None:
+    with browser_page(browser, live_server, bypass_csp=True) as page:
+        page.goto("/organisation/anmelden")
+        page.evaluate("document.querySelector('label[for=email]').remove()")
+        rules = {v["rule"] for v in axe_violations(page)}
+    assert "label" in rules
+
+
+def test_every_page_kind_reflows_at_320_px(
+    app: Flask, browser: Any, live_server: LiveServer
+) -> None:
+    pages = build_demo_pages(app)
+    too_wide: dict[str, int] = {}
+    for kind, page in each_page(
+        browser, live_server, pages, viewport={"width": 320, "height": 640}
+    ):
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 320:
+            too_wide[kind.name] = width
+        screenshot(page, kind, 320)
+    assert too_wide == {}
+
+
+def test_wide_tables_scroll_in_their_own_labelled_region(
+    app: Flask, browser: Any, live_server: LiveServer
+) -> None:
+    pages = build_demo_pages(app)
+    viewport = {"width": 320, "height": 640}
+    for kind, page in each_page(browser, live_server, pages, viewport=viewport):
+        if not kind.wide_table:
+            continue
+        region = page.locator(".table-scroll").first
+        assert region.get_attribute("role") == "region", kind.name
+        assert region.get_attribute("tabindex") == "0", kind.name
+        assert region.get_attribute("aria-labelledby") or region.get_attribute("aria-label")
+        inner, outer = region.evaluate("(e) => [e.scrollWidth, e.clientWidth]")
+        assert inner > outer, f"{kind.name}: the table fits, the test shows nothing"
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="set EVENTAPP_SCREENSHOTS to keep screenshots")
+@pytest.mark.parametrize("width", [375, 1280])
+def test_screenshots(app: Flask, browser: Any, live_server: LiveServer, width: int) -> None:
+    pages = build_demo_pages(app)
+    viewport = {"width": width, "height": 800}
+    for kind, page in each_page(browser, live_server, pages, viewport=viewport):
+        screenshot(page, kind, width)
+
+
+def test_running_print_job_updates_in_place(
+    app: Flask, browser: Any, live_server: LiveServer
+) -> None:
+    pages = build_demo_pages(app)
+    with app.app_context():
+        job = db.session.scalars(sa.select(PrintJob)).one()
+        job.status, job.done, job.total = PrintJobStatus.RUNNING, 3, 10
+        db.session.commit()
+        job_id = job.id
+    with browser_page(browser, live_server) as page:
+        log_in_browser(page)
+        page.goto(f"/organisation/veranstaltungen/{pages.event_id}/druck/auftraege/{job_id}")
+        page.evaluate("window.notReloaded = true")
+        with app.app_context():
+            job = db.session.get(PrintJob, job_id)
+            job.status, job.done = PrintJobStatus.DONE, 10
+            db.session.commit()
+        page.locator("#job-status", has_text="fertig").wait_for(timeout=10_000)
+        assert page.evaluate("window.notReloaded") is True
+        assert page.get_by_role("link", name="PDF herunterladen").is_visible()
