@@ -183,9 +183,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("print page", f"{org}/druck/", organiser=True),
             PageKind("print job", f"{org}/druck/auftraege/{job.id}", organiser=True),
             PageKind("check-in", "/organisation/einlass/", organiser=True),
-            PageKind(
-                "badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True, wide_table=True
-            ),
+            PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
         ]
     return pages
 

@@ -125,7 +125,7 @@ def test_every_page_kind_reflows_at_320_px(
         if width > 320:
             too_wide[kind.name] = width
         screenshot(page, kind, 320)
-    assert too_wide == {}
+    assert too_wide == {}, json.dumps(too_wide, indent=1)
 
 
 def test_wide_tables_scroll_in_their_own_labelled_region(
