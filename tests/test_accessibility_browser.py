@@ -22,6 +22,7 @@ from flask import Flask
 from eventapp.extensions import db
 from eventapp.models import PrintJob, PrintJobStatus
 from tests.conftest import LiveServer
+from tests.factories import make_activity, make_event, make_room
 from tests.page_kinds import (
     DemoPages,
     PageKind,
@@ -173,3 +174,59 @@ def test_running_print_job_updates_in_place(
         page.locator("#job-status", has_text="fertig").wait_for(timeout=10_000)
         assert page.evaluate("window.notReloaded") is True
         assert page.get_by_role("link", name="PDF herunterladen").is_visible()
+
+
+FOCUSED = """() => {
+    const e = document.activeElement;
+    const style = getComputedStyle(e);
+    const box = e.getBoundingClientRect();
+    return {
+        id: e.id, tag: e.tagName.toLowerCase(), name: e.getAttribute("name") || "",
+        text: (e.innerText || "").trim().slice(0, 60),
+        outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+        ring: style.boxShadow !== "none",
+        onScreen: box.width > 0 && box.height > 0 && box.left >= 0 && box.top >= -1,
+    };
+}"""
+
+
+def test_registration_by_keyboard_only(app: Flask, browser: Any, live_server: LiveServer) -> None:
+    with app.app_context():
+        event = make_event()
+        room = make_room(event, "Konferenzraum 2", 40)
+        make_activity(event, "Fachkräfte aus dem Ausland", "10:00", "11:30", room, capacity=20)
+        db.session.commit()
+    with browser_page(browser, live_server) as page:
+        page.goto("/testtag/anmeldung")
+        order: list[dict[str, Any]] = []
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUSED)
+            order.append(focused)
+            # Every stop shows where focus is: a visible outline or ring, on the screen.
+            assert focused["onScreen"], focused
+            assert focused["outline"] or focused["ring"], focused
+            if focused["text"] == "Verbindlich anmelden":
+                break
+        ids = [f["id"] for f in order]
+        assert order[0]["text"] == "Zum Inhalt springen"
+        expected = ["first_name", "last_name", "organisation", "network", "state", "email"]
+        expected += ["role", "language", "accessibility_needs", "privacy_consent"]
+        assert [i for i in ids if i in expected] == expected  # the order one reads the form in
+        assert "homepage" not in ids  # the trap for robots is not a stop
+        # An empty form sent with the keyboard: focus goes to the error summary ...
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        summary = page.locator("#error-summary")
+        assert summary.is_visible()
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        # ... whose links, followed with the keyboard, put focus on the field to correct.
+        page.keyboard.press("Tab")
+        link = page.evaluate(FOCUSED)
+        assert link["tag"] == "a" and "Vorname" in link["text"], link
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "first_name"
+        label_top = page.locator("label[for=first_name]").bounding_box()["y"]
+        assert label_top >= -1  # the label is on the screen above the field
+        page.keyboard.type("Erika")
+        assert page.get_by_label("Vorname", exact=True).input_value() == "Erika"
