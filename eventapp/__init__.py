@@ -193,6 +193,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail.bp)
     app.register_blueprint(printing.bp)
     app.register_blueprint(printing.public_bp)
+    from eventapp.views import accessibility
+
+    app.register_blueprint(accessibility.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

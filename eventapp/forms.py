@@ -460,3 +460,29 @@ class ConfirmCancelForm(Form):
         _l("Ja, ich möchte meine Anmeldung und alle Plätze stornieren."),
         validators=[DataRequired(_l("Bitte bestätigen Sie die Stornierung."))],
     )
+
+
+class AccessibilityFeedbackForm(FlaskForm):
+    """Tell the organisers about a barrier (the accessibility statement's feedback form)."""
+
+    message = TextAreaField(
+        _l("Ihre Nachricht"),
+        validators=[
+            DataRequired(_l("Bitte beschreiben Sie, was nicht zugänglich war.")),
+            Length(max=5000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
+            NoControlCharacters(multiline=True),
+        ],
+        filters=[_strip],
+    )
+    page = _line(_l("Wo ist das Problem aufgetreten?"), 500)
+    name = _line(_l("Ihr Name"), 200)
+    email = EmailField(
+        _l("E-Mail-Adresse für eine Antwort"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
+            Email(_l("Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@example.org.")),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "email"},
+    )

@@ -648,3 +648,18 @@ class PrinterCalibration(db.Model):
     layout: Mapped[str] = mapped_column(sa.String(40))
     x_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)
     y_mm: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+
+class AccessibilityFeedback(TimestampMixin, db.Model):
+    """A message sent through the accessibility statement's feedback form (BITV 2.0 § 12b)."""
+
+    __tablename__ = "accessibility_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    # Where the barrier was met, in the sender's words (a page, a document, a step).
+    page: Mapped[str] = mapped_column(sa.String(500), default="")
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # For an answer; empty when the sender wants none.
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    language: Mapped[str] = mapped_column(sa.String(5), default="de")

@@ -151,6 +151,9 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("login", "/organisation/anmelden"),
             PageKind("login, errors", "/organisation/anmelden", post={}, status=400),
             PageKind("not found", f"/{slug}/programm/999999", status=404),
+            PageKind("accessibility statement", "/barrierefreiheit"),
+            PageKind("accessibility feedback, errors", "/barrierefreiheit", post={}, status=400),
+            PageKind("registration in Leichte Sprache", f"/{slug}/leichte-sprache"),
             # Organisers
             PageKind("dashboard", "/organisation/", organiser=True),
             PageKind("new event", "/organisation/veranstaltungen/neu", organiser=True),
