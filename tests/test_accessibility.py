@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from eventapp.extensions import db
 from eventapp.models import AccessibilityFeedback, OutboxMail
-from tests.factories import make_event, make_organiser
+from tests.factories import make_activity, make_event, make_organiser
 
 
 def feedback_rows() -> list[AccessibilityFeedback]:
@@ -114,3 +114,16 @@ def test_easy_registration_page_linked_from_event_and_form(app: Flask, client: F
     assert client.get("/gibt-es-nicht/leichte-sprache").status_code == 404
     client.get("/sprache/en")
     assert "Easy Read" in client.get("/testtag/leichte-sprache").text
+
+
+def test_german_titles_are_marked_german_on_english_pages(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        event = make_event()
+        activity = make_activity(event, "Fachkräftesicherung im ländlichen Raum", language="de")
+        db.session.commit()
+        activity_id = activity.id
+    client.get("/sprache/en")
+    assert '<p class="pg-title" lang="de">' in client.get("/testtag/").text
+    assert 'lang="de">Fachkräftesicherung' in client.get(f"/testtag/programm/{activity_id}").text
+    client.get("/sprache/de")
+    assert '<p class="pg-title">' in client.get("/testtag/").text
