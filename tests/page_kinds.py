@@ -154,6 +154,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("accessibility statement", "/barrierefreiheit"),
             PageKind("accessibility feedback, errors", "/barrierefreiheit", post={}, status=400),
             PageKind("registration in Leichte Sprache", f"/{slug}/leichte-sprache"),
+            PageKind("API documentation", "/api/v1/docs"),
             # Organisers
             PageKind("dashboard", "/organisation/", organiser=True),
             PageKind("new event", "/organisation/veranstaltungen/neu", organiser=True),
@@ -185,6 +186,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("change notices", f"{org}/aenderungsmitteilungen", organiser=True),
             PageKind("print page", f"{org}/druck/", organiser=True),
             PageKind("print job", f"{org}/druck/auftraege/{job.id}", organiser=True),
+            PageKind("undelivered mails", "/organisation/e-mails/", organiser=True),
             PageKind("check-in", "/organisation/einlass/", organiser=True),
             PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
         ]

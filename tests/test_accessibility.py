@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,6 +9,7 @@ from flask.testing import FlaskClient
 from eventapp.extensions import db
 from eventapp.models import AccessibilityFeedback, OutboxMail
 from tests.factories import make_activity, make_event, make_organiser
+from tests.smtp_server import SmtpServer, text_of
 
 
 def feedback_rows() -> list[AccessibilityFeedback]:
@@ -52,7 +51,10 @@ def test_statement_in_english(client: FlaskClient) -> None:
     assert "Leichte Sprache" in text or "Easy Read" in text
 
 
-def test_feedback_is_stored_and_mailed_to_the_organisers(app: Flask, client: FlaskClient) -> None:
+def test_feedback_is_stored_and_mailed_to_the_organisers(
+    app: Flask, client: FlaskClient, smtp_server: SmtpServer
+) -> None:
+    app.config.update(smtp_server.config())
     with app.app_context():
         make_organiser("chefin@example.org", "password-1234", role="admin")
         make_organiser("team@example.org", "password-1234", role="staff")
@@ -83,9 +85,11 @@ def test_feedback_is_stored_and_mailed_to_the_organisers(app: Flask, client: Fla
         assert [m.recipient for m in mails] == ["chefin@example.org", "team@example.org"]
         assert {m.kind for m in mails} == {"accessibility_feedback"}
         assert mails[0].subject == f"Rückmeldung zur Barrierefreiheit (Nr. {stored.id})"
-        body = email.message_from_bytes(mails[0].message).get_payload(decode=True).decode()
-        assert "Das Feld Bundesland lässt sich\nmit dem Screenreader" in body
-        assert "Karl Blind" in body and "karl@example.org" in body
+    delivered = sorted(smtp_server.wait_for(2), key=lambda message: message["To"])
+    assert [message["To"] for message in delivered] == ["chefin@example.org", "team@example.org"]
+    body = text_of(delivered[0])
+    assert "Das Feld Bundesland lässt sich\nmit dem Screenreader" in body
+    assert "Karl Blind" in body and "karl@example.org" in body
 
 
 def test_empty_feedback_shows_the_error_and_stores_nothing(app: Flask, client: FlaskClient) -> None:

@@ -8,32 +8,32 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from flask import Flask
 
-from tests.conftest import BROWSER_REQUIRED
+from tests.helpers.system import SystemPart, require
 from tests.page_kinds import build_demo_pages, fetch_html, log_in
 
 # `make test` installs it there (npm install vnu-jar); EVENTAPP_VNU_JAR points elsewhere.
 DEFAULT_JAR = Path(__file__).parent.parent / ".venv/vnu/node_modules/vnu-jar/build/dist/vnu.jar"
+JAVA = SystemPart(
+    "java, to run the Nu HTML Checker", "default-jre-headless", lambda: bool(shutil.which("java"))
+)
+VNU = SystemPart(
+    "the Nu HTML Checker (`make test` installs the npm package vnu-jar into .venv/vnu)",
+    "npm",
+    lambda: vnu_jar().exists(),
+)
+
+
+def vnu_jar() -> Path:
+    """Return where the checker's jar is expected."""
+    return Path(os.environ.get("EVENTAPP_VNU_JAR") or DEFAULT_JAR)
 
 
 def vnu_command() -> list[str]:
-    """Return the command that runs the Nu HTML Checker, or skip (fail in CI) without it."""
-    java = shutil.which("java")
-    jar = Path(os.environ.get("EVENTAPP_VNU_JAR") or DEFAULT_JAR)
-    missing = (
-        "java is not installed (apt-get install default-jre-headless)"
-        if java is None
-        else f"{jar} is missing (make test installs it with npm)"
-        if not jar.exists()
-        else None
-    )
-    if missing:
-        if BROWSER_REQUIRED:
-            pytest.fail(f"The Nu HTML Checker cannot run: {missing}")
-        pytest.skip(f"The Nu HTML Checker cannot run: {missing}")
-    return [str(java), "-Xss8m", "-jar", str(jar)]
+    """Return the command that runs the Nu HTML Checker (skip, or fail in CI, without it)."""
+    require(JAVA, VNU)
+    return [str(shutil.which("java")), "-Xss8m", "-jar", str(vnu_jar())]
 
 
 def validate(files: list[Path]) -> dict[str, list[str]]:
