@@ -35,6 +35,8 @@ class PageKind:
     follow: str | None = None
     status: int = 200
     wide_table: bool = False
+    # axe rules not held on this page, each a known gap named in the accessibility statement.
+    axe_known_gaps: tuple[str, ...] = ()
 
     @property
     def shown(self) -> str:
@@ -154,7 +156,11 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("accessibility statement", "/barrierefreiheit"),
             PageKind("accessibility feedback, errors", "/barrierefreiheit", post={}, status=400),
             PageKind("registration in Leichte Sprache", f"/{slug}/leichte-sprache"),
-            PageKind("API documentation", "/api/v1/docs"),
+            # Rendered by the vendored Redoc: its menu entries are named without the visible
+            # HTTP method (WCAG 2.5.3); the statement lists this, the JSON file is the fallback.
+            PageKind(
+                "API documentation", "/api/v1/docs", axe_known_gaps=("label-content-name-mismatch",)
+            ),
             # Organisers
             PageKind("dashboard", "/organisation/", organiser=True),
             PageKind("new event", "/organisation/veranstaltungen/neu", organiser=True),
