@@ -462,7 +462,7 @@ class ConfirmCancelForm(Form):
     )
 
 
-class AccessibilityFeedbackForm(FlaskForm):
+class AccessibilityFeedbackForm(Form):
     """Tell the organisers about a barrier (the accessibility statement's feedback form)."""
 
     message = TextAreaField(
@@ -470,7 +470,6 @@ class AccessibilityFeedbackForm(FlaskForm):
         validators=[
             DataRequired(_l("Bitte beschreiben Sie, was nicht zugänglich war.")),
             Length(max=5000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),
-            NoControlCharacters(multiline=True),
         ],
         filters=[_strip],
     )
