@@ -1,7 +1,7 @@
 """accessibility feedback
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import eventapp.timezones
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
