@@ -195,6 +195,16 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("undelivered mails", "/organisation/e-mails/", organiser=True),
             PageKind("check-in", "/organisation/einlass/", organiser=True),
             PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
+            PageKind(
+                "walk-in registration", f"/organisation/einlass/{eid}/spontan", organiser=True
+            ),
+            PageKind(
+                "walk-in registration, errors",
+                f"/organisation/einlass/{eid}/spontan",
+                organiser=True,
+                post={},
+                status=400,
+            ),
         ]
     return pages
 
