@@ -5,21 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from eventapp.models import (
-    ActivityKind,
     EnrolmentStatus,
     OrganiserRole,
     ParticipantRole,
     RegistrationStatus,
 )
-
-KIND_LABELS = {
-    ActivityKind.PLENARY: _l("Plenum"),
-    ActivityKind.WORKSHOP: _l("Workshop"),
-    ActivityKind.EXCHANGE_CIRCLE: _l("Erfahrungsaustauschkreis"),
-    ActivityKind.AWARD_CEREMONY: _l("Preisverleihung"),
-    ActivityKind.BREAK: _l("Pause"),
-    ActivityKind.NETWORKING: _l("Netzwerken"),
-}
 
 PARTICIPANT_ROLE_LABELS = {
     ParticipantRole.PARTICIPANT: _l("Teilnehmer/in"),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,22 +17,74 @@ from eventapp.extensions import db
 from eventapp.timezones import DEFAULT_ZONE, UTCDateTime, utcnow
 
 
+@dataclass(frozen=True)
+class KindTraits:
+    """What a kind of activity means wherever it shows: pages, colours, feeds, enrolment."""
+
+    # User-facing name, in the visitor's language.
+    label: LazyString
+    # Accent (left border) and background of its blocks on the timetable and programme pages.
+    colour: str
+    tint: str
+    # The frab schedule's event type, read by schedule apps.
+    frab_type: str
+    # New activities of this kind take enrolments with a seat limit.
+    needs_enrolment: bool = False
+    # Everyone attends it: it goes into every personal calendar.
+    shared_by_all: bool = False
+
+
 class ActivityKind(enum.StrEnum):
-    """What sort of programme item an activity is."""
+    """What sort of programme item an activity is; each kind carries its traits.
 
-    PLENARY = "plenary"
-    WORKSHOP = "workshop"
-    EXCHANGE_CIRCLE = "exchange_circle"
-    AWARD_CEREMONY = "award_ceremony"
-    BREAK = "break"
-    NETWORKING = "networking"
+    A new kind is one entry here (and a migration, as the column's CHECK constraint lists the
+    values); labels, colours, feeds, exports, the API and forms read it from here.
+    """
+
+    PLENARY = "plenary", KindTraits(_l("Plenum"), "#0b4f8a", "#e3eef9", "talk", shared_by_all=True)
+    WORKSHOP = (
+        "workshop",
+        KindTraits(_l("Workshop"), "#1d6b2f", "#e8f4ea", "workshop", needs_enrolment=True),
+    )
+    EXCHANGE_CIRCLE = (
+        "exchange_circle",
+        KindTraits(
+            _l("Erfahrungsaustauschkreis"), "#6b3fa0", "#f1eaf8", "discussion", needs_enrolment=True
+        ),
+    )
+    AWARD_CEREMONY = (
+        "award_ceremony",
+        KindTraits(_l("Preisverleihung"), "#0b4f8a", "#e3eef9", "ceremony", shared_by_all=True),
+    )
+    BREAK = "break", KindTraits(_l("Pause"), "#8a5a00", "#f3f5f8", "break", shared_by_all=True)
+    NETWORKING = (
+        "networking",
+        KindTraits(_l("Netzwerken"), "#8a5a00", "#fff4d6", "meeting", shared_by_all=True),
+    )
+
+    # Each member carries its traits as attributes of its own (see KindTraits).
+    label: LazyString
+    colour: str
+    tint: str
+    frab_type: str
+    needs_enrolment: bool
+    shared_by_all: bool
+
+    def __new__(cls, value: str, traits: KindTraits) -> ActivityKind:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.__dict__.update(vars(traits))
+        return member
+
+    @classmethod
+    def shared_kinds(cls) -> list[ActivityKind]:
+        """Return the kinds everyone attends (they go into every personal calendar)."""
+        return [kind for kind in cls if kind.shared_by_all]
 
 
-# Kinds that take enrolments with a seat limit by default.
 # Walk-ins without an e-mail address get a unique stand-in under this reserved domain (RFC 2606);
 # nothing is ever sent there.
 NO_EMAIL_DOMAIN = "@ohne-adresse.invalid"
-ENROLMENT_KINDS = frozenset({ActivityKind.WORKSHOP, ActivityKind.EXCHANGE_CIRCLE})
 
 
 class PersonRole(enum.StrEnum):

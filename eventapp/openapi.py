@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventapp.models import ActivityKind
+
 NULLABLE_STRING = {"type": ["string", "null"]}
 DATE_TIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 NULLABLE_INT = {"type": ["integer", "null"], "minimum": 0}
 URL = {"type": "string", "format": "uri"}
-KINDS = ["plenary", "workshop", "exchange_circle", "award_ceremony", "break", "networking"]
+KINDS = [kind.value for kind in ActivityKind]
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:

@@ -80,9 +80,7 @@ def make_activity(
         starts_at=at(event, start),
         ends_at=at(event, end),
         capacity=capacity if capacity is not None else (room.capacity if room else None),
-        requires_enrolment=fields.pop(
-            "requires_enrolment", kind in {ActivityKind.WORKSHOP, ActivityKind.EXCHANGE_CIRCLE}
-        ),
+        requires_enrolment=fields.pop("requires_enrolment", kind.needs_enrolment),
         **fields,
     )
     db.session.add(activity)

@@ -10,7 +10,6 @@ from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from eventapp import labels
 from eventapp.extensions import db
 from eventapp.forms import ActivityForm, Form
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, OrganiserRole, Room
@@ -99,9 +98,7 @@ def timetable(event_id: int) -> ResponseReturnValue:
 
 
 def _prepare(form: ActivityForm, event: Event, rooms: list[Room]) -> None:
-    form.kind.choices = [
-        SelectChoice(kind.value, labels.KIND_LABELS[kind]) for kind in ActivityKind
-    ]
+    form.kind.choices = [SelectChoice(kind.value, kind.label) for kind in ActivityKind]
     form.room.choices = [SelectChoice("", _("ohne Raum – gilt für alle Räume (z. B. Pause)"))] + [
         SelectChoice(str(room.id), f"{room.name} ({room.capacity})") for room in rooms
     ]

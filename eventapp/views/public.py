@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityPerson, Event, Room
+from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, Room
 from eventapp.services.programme.scheduling import programme_days
 
 bp = Blueprint("public", __name__)
@@ -80,3 +82,22 @@ def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     if activity is None:
         abort(404)
     return render_template("public/activity.html", event=event, activity=activity)
+
+
+@cache
+def kind_stylesheet() -> str:
+    """Write each activity kind's colours as custom properties of its kind-<value> class."""
+    return "".join(
+        f".kind-{kind.value} {{ --kind-colour: {kind.colour}; --kind-tint: {kind.tint}; }}\n"
+        for kind in ActivityKind
+    )
+
+
+@bp.route("/css/activity-kinds.css")
+def kind_styles() -> ResponseReturnValue:
+    """Serve the activity kinds' colours for the timetable and programme stylesheets."""
+    response = Response(kind_stylesheet(), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    response.add_etag()
+    return response.make_conditional(request)

@@ -18,7 +18,7 @@ from typing import Any
 
 from lxml import etree
 
-from eventapp.models import Activity, ActivityKind, Event, Person
+from eventapp.models import Activity, Event, Person
 from eventapp.services.calendar.ical import clean_text, published_activities
 from eventapp.timezones import local_day_bounds, to_local
 from eventapp.urls import activity_url, event_url, schedule_url, site_url
@@ -30,15 +30,6 @@ PERSON_NAMESPACE = uuid.UUID("6f1d1c7e-5a0b-4d6e-9a43-2f6c0b1e7a11")
 ROOM_NAMESPACE = uuid.UUID("0c8c3f0e-8d7b-4a55-b0f4-2b1f3d5e9c20")
 # Used only when an event has no rooms at all.
 NO_ROOM = "—"
-# frab "type" per kind; schedule apps know talk/workshop/meeting/other.
-FRAB_TYPES = {
-    ActivityKind.PLENARY: "talk",
-    ActivityKind.WORKSHOP: "workshop",
-    ActivityKind.EXCHANGE_CIRCLE: "discussion",
-    ActivityKind.AWARD_CEREMONY: "ceremony",
-    ActivityKind.BREAK: "break",
-    ActivityKind.NETWORKING: "meeting",
-}
 
 
 def slugify(text: str) -> str:
@@ -155,7 +146,7 @@ def _event_data(event: Event, activity: Activity, room: str) -> dict[str, Any]:
         "title": title,
         "subtitle": "Abgesagt" if activity.cancelled else "",
         "track": activity.kind.value,
-        "type": FRAB_TYPES.get(activity.kind, "other"),
+        "type": activity.kind.frab_type,
         "language": activity.language or "de",
         "abstract": _abstract(activity),
         "description": clean_text(activity.description),

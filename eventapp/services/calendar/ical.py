@@ -15,7 +15,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from eventapp import labels
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
@@ -46,15 +45,6 @@ MAIL_ATTACHMENT_TYPE = "text/calendar; method=PUBLISH"
 VEVENT_FORMAT = 2
 # Fixed domain part of every UID, so UIDs survive a change of the public address.
 UID_DOMAIN = "eventapp.fachkraeftebuero.de"
-# Kinds everyone attends: they go into every personal calendar.
-SHARED_KINDS = frozenset(
-    {
-        ActivityKind.PLENARY,
-        ActivityKind.AWARD_CEREMONY,
-        ActivityKind.BREAK,
-        ActivityKind.NETWORKING,
-    }
-)
 # Everything below U+0020 except tab and line feed, plus DEL and the C1 block.
 
 
@@ -109,7 +99,7 @@ def personal_activities(registration: Registration) -> list[Activity]:
         .scalar_subquery()
     )
     shared = sa.and_(
-        Activity.kind.in_([kind.value for kind in SHARED_KINDS]),
+        Activity.kind.in_(ActivityKind.shared_kinds()),
         sa.not_(Activity.requires_enrolment),
     )
     query = (
@@ -134,7 +124,7 @@ def _location(activity: Activity, event: Event) -> str:
 
 
 def _description(activity: Activity, url: str) -> str:
-    lines = [str(labels.KIND_LABELS.get(activity.kind, activity.kind))]
+    lines = [str(activity.kind.label)]
     if activity.speakers:
         names = ", ".join(p.display_name for p in activity.speakers)
         lines.append(_("Mit: %(names)s", names=names))
@@ -166,7 +156,7 @@ def activity_vevent(activity: Activity, event: Event) -> icalendar.Event:
     vevent.add("location", _location(activity, event))
     vevent.add("description", _description(activity, url))
     vevent.add("url", url)
-    vevent.add("categories", [clean_text(str(labels.KIND_LABELS.get(activity.kind, ""))) or "-"])
+    vevent.add("categories", [clean_text(str(activity.kind.label)) or "-"])
     vevent.add("status", "CANCELLED" if activity.cancelled else "CONFIRMED")
     vevent.add("transp", "TRANSPARENT" if activity.cancelled else "OPAQUE")
     return vevent
@@ -209,7 +199,7 @@ _CALENDAR_END = b"END:VCALENDAR\r\n"
 def _phrases_stamp(language: str) -> str:
     """Digest the translated texts a VEVENT uses, so a changed translation rebuilds entries."""
     with force_locale(language):
-        phrases = [str(label) for label in labels.KIND_LABELS.values()]
+        phrases = [str(kind.label) for kind in ActivityKind]
         # The same messages as activity_vevent and _description (a new one: raise VEVENT_FORMAT).
         phrases += [
             _("Mit: %(names)s", names="%s"),

@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import (
-    ENROLMENT_KINDS,
     Activity,
     ActivityKind,
     ActivityPerson,
@@ -171,7 +170,7 @@ def check_activity(
     needs_enrolment = (
         values.requires_enrolment
         if values.requires_enrolment is not None
-        else values.kind in ENROLMENT_KINDS
+        else values.kind.needs_enrolment
     )
     if capacity is not None and capacity < 0:
         errors.append(
@@ -277,7 +276,7 @@ def _apply(
     activity.requires_enrolment = (
         values.requires_enrolment
         if values.requires_enrolment is not None
-        else values.kind in ENROLMENT_KINDS
+        else values.kind.needs_enrolment
     )
     activity.description = values.description.strip()
     activity.language = values.language
