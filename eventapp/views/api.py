@@ -9,11 +9,16 @@ from flask import Blueprint, Response, jsonify, make_response, render_template, 
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from eventapp.extensions import csrf, db
+from eventapp.extensions import csrf
 from eventapp.models import ActivityKind, Event
 from eventapp.openapi import openapi_document
 from eventapp.request_numbers import whole_number
 from eventapp.services.calendar import api as data
+from eventapp.services.programme.published import (
+    published_activity,
+    published_event,
+    published_events,
+)
 from eventapp.urls import api_url, public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -48,9 +53,9 @@ def http_error(error: HTTPException) -> Response:
     return error_response(error.code or 500, error.name)
 
 
-def event_or_404(slug: str) -> Event:
+def published_event_or_json_404(slug: str) -> Event:
     """Return the published event or raise a JSON 404."""
-    event = data.published_event(slug)
+    event = published_event(slug)
     if event is None:
         raise ApiError(404, "event not found")
     return event
@@ -156,26 +161,26 @@ def docs() -> ResponseReturnValue:
 @bp.route("/events")
 def events() -> ResponseReturnValue:
     """List published events."""
-    return jsonify({"items": [data.event_data(e) for e in data.published_events()]})
+    return jsonify({"items": [data.event_data(e) for e in published_events()]})
 
 
 @bp.route("/events/<slug>")
 def event(slug: str) -> ResponseReturnValue:
     """Describe one published event."""
-    return jsonify(data.event_data(event_or_404(slug)))
+    return jsonify(data.event_data(published_event_or_json_404(slug)))
 
 
 @bp.route("/events/<slug>/rooms")
 def rooms(slug: str) -> ResponseReturnValue:
     """List an event's rooms."""
-    found = event_or_404(slug)
+    found = published_event_or_json_404(slug)
     return jsonify({"items": [data.room_data(room) for room in found.rooms]})
 
 
 @bp.route("/events/<slug>/activities")
 def activities(slug: str) -> ResponseReturnValue:
     """List an event's published activities with free seats, page by page."""
-    found = event_or_404(slug)
+    found = published_event_or_json_404(slug)
     kind = request.args.get("kind") or None
     if kind is not None and kind not in {k.value for k in ActivityKind}:
         raise ApiError(400, "unknown kind")
@@ -187,13 +192,11 @@ def activities(slug: str) -> ResponseReturnValue:
 @bp.route("/events/<slug>/activities/<id:activity_id>")
 def activity(slug: str, activity_id: int) -> ResponseReturnValue:
     """Describe one published activity."""
-    found = event_or_404(slug)
-    items = db.session.scalars(
-        data.activity_query(found).where(data.Activity.id == activity_id)
-    ).all()
-    if not items:
+    found = published_event_or_json_404(slug)
+    item = published_activity(found, activity_id)
+    if item is None:
         raise ApiError(404, "activity not found")
-    return jsonify(data.activity_data(items[0], found))
+    return jsonify(data.activity_data(item, found))
 
 
 @bp.route("/networks")

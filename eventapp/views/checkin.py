@@ -39,6 +39,7 @@ from eventapp.services.checkin.desk import DeskAnswer, ScanOutcome
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import to_local, utcnow
 from eventapp.views.auth import role_required
+from eventapp.views.lookups import event_or_404
 from eventapp.views.registration import network_names
 
 bp = Blueprint("checkin", __name__, url_prefix="/organisation/einlass")
@@ -48,14 +49,6 @@ bp = Blueprint("checkin", __name__, url_prefix="/organisation/einlass")
 DESK_NAME = "desk_name"
 LAST_CHECK_IN = "desk_last_check_in"
 ANSWER = "desk_answer"
-
-
-def event_or_404(event_id: int) -> Event:
-    """Return the event with this id, or answer 404."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        abort(404)
-    return event
 
 
 def wants_json() -> bool:

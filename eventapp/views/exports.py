@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, get_locale
@@ -18,6 +17,7 @@ from eventapp.services.calendar import frab as schedule_export
 from eventapp.services.calendar import ical
 from eventapp.services.mail import change_notices
 from eventapp.views.auth import role_required
+from eventapp.views.lookups import published_event_or_404
 
 bp = Blueprint("exports", __name__)
 
@@ -33,14 +33,6 @@ def feed_language() -> str:
     if requested in current_app.config["LANGUAGES"]:
         return requested
     return str(get_locale() or "de")
-
-
-def published_event_or_404(slug: str) -> Event:
-    """Return the published event with this slug, or answer 404."""
-    event = db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
-    if event is None:
-        abort(404)
-    return event
 
 
 def is_not_modified(etag: str, last_modified: datetime) -> bool:

@@ -24,16 +24,9 @@ from eventapp.services.programme.events import (
 from eventapp.services.registration import retention
 from eventapp.timezones import DEFAULT_ZONE, to_local
 from eventapp.views.auth import role_required
+from eventapp.views.lookups import event_or_404
 
 bp = Blueprint("organiser", __name__, url_prefix="/organisation")
-
-
-def event_or_404(event_id: int) -> Event:
-    """Return the event with this id, or answer 404."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        abort(404)
-    return event
 
 
 def show_refusal(form: Form, error: ValuesRefused) -> None:

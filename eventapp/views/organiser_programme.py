@@ -27,7 +27,8 @@ from eventapp.services.programme.participant_clashes import ClashChoice
 from eventapp.services.programme.scheduling import day_grids, event_conflicts
 from eventapp.timezones import to_local
 from eventapp.views.auth import role_required
-from eventapp.views.organiser import bp, event_or_404
+from eventapp.views.lookups import event_or_404
+from eventapp.views.organiser import bp
 
 # Form field that shows a conflict of each kind of value.
 CONFLICT_FIELDS = {

@@ -29,6 +29,7 @@ from eventapp.services import DomainError
 from eventapp.services.registration import cancellation, lists
 from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
+from eventapp.views.lookups import event_or_404
 from eventapp.views.registration import participant_from, prepare_form, resolve_network
 from eventapp.views.registration_helpers import held_activity_ids, read_choices, slot_groups
 
@@ -38,14 +39,6 @@ bp = Blueprint(
     url_prefix="/organisation/veranstaltungen/<id:event_id>/anmeldungen",
 )
 PAGE_SIZE = 200
-
-
-def event_or_404(event_id: int) -> Event:
-    """Return the event or answer 404."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        abort(404)
-    return event
 
 
 # The list's query parameters, carried over to the export links.

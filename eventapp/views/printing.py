@@ -29,17 +29,10 @@ from eventapp.services.printing import calibration, programme_booklet
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.printing.badge_layouts import LAYOUTS
 from eventapp.views.auth import role_required
+from eventapp.views.lookups import event_or_404
 
 bp = Blueprint("printing", __name__, url_prefix="/organisation/veranstaltungen/<id:event_id>/druck")
 public_bp = Blueprint("printing_public", __name__)
-
-
-def event_or_404(event_id: int) -> Event:
-    """Return the event with this id, or answer 404."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        abort(404)
-    return event
 
 
 def job_or_404(event: Event, job_id: int) -> PrintJob:

@@ -7,45 +7,24 @@ from functools import cache
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, Room
+from eventapp.models import ActivityKind, Room
+from eventapp.services.programme.published import (
+    published_activities,
+    published_activity,
+    published_events,
+)
 from eventapp.services.programme.scheduling import programme_days
+from eventapp.views.lookups import published_event_or_404
 
 bp = Blueprint("public", __name__)
-
-
-def published_event_or_404(slug: str) -> Event:
-    """Return the published event with this slug, or answer 404."""
-    event = db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
-    if event is None:
-        abort(404)
-    return event
-
-
-def published_activities(event: Event) -> list[Activity]:
-    """Load the event's published activities with rooms and people, in a fixed few queries."""
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(Activity.event_id == event.id, Activity.published)
-            .order_by(Activity.starts_at, Activity.id)
-            .options(
-                selectinload(Activity.room),
-                selectinload(Activity.people).selectinload(ActivityPerson.person),
-            )
-        )
-    )
 
 
 @bp.route("/")
 def index() -> ResponseReturnValue:
     """List the published events, the latest first."""
-    events = db.session.scalars(
-        sa.select(Event).where(Event.published).order_by(Event.starts_on.desc())
-    ).all()
-    return render_template("public/index.html", events=events)
+    return render_template("public/index.html", events=published_events())
 
 
 @bp.route("/<slug>/")
@@ -71,14 +50,7 @@ def event_page(slug: str) -> ResponseReturnValue:
 def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     """Show one published activity with its time, room, people and free seats."""
     event = published_event_or_404(slug)
-    activity = db.session.scalar(
-        sa.select(Activity)
-        .where(Activity.id == activity_id, Activity.event_id == event.id, Activity.published)
-        .options(
-            selectinload(Activity.room),
-            selectinload(Activity.people).selectinload(ActivityPerson.person),
-        )
-    )
+    activity = published_activity(event, activity_id)
     if activity is None:
         abort(404)
     return render_template("public/activity.html", event=event, activity=activity)

@@ -32,7 +32,7 @@ from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
 from eventapp.services.registration.tokens import calendar_token_for
-from eventapp.views.public import published_event_or_404
+from eventapp.views.lookups import published_event_or_404
 from eventapp.views.registration_helpers import (
     choice_rows,
     day_position,

@@ -13,7 +13,7 @@ from eventapp.forms import DetailsForm
 from eventapp.models import Registration, RegistrationStatus
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
-from eventapp.views.public import published_event_or_404
+from eventapp.views.lookups import published_event_or_404
 from eventapp.views.registration import (
     busy_message,
     error_target,

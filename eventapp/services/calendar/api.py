@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import Activity, ActivityPerson, Event, Network, Person, Room
+from eventapp.models import Activity, Event, Network, Person, Room
+from eventapp.services.programme.published import WITH_ROOM_AND_PEOPLE, published_activities_query
 from eventapp.timezones import to_local
 from eventapp.urls import (
     activity_feed_url,
@@ -25,20 +25,6 @@ MAX_PER_PAGE = 200
 def iso(moment: Any, zone_name: str) -> str | None:
     """Return an instant as ISO 8601 with the event zone's offset (None stays None)."""
     return to_local(moment, zone_name).isoformat() if moment is not None else None
-
-
-def published_events() -> list[Event]:
-    """Return all published events, the latest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Event).where(Event.published).order_by(Event.starts_on.desc(), Event.id)
-        )
-    )
-
-
-def published_event(slug: str) -> Event | None:
-    """Return the published event with this slug."""
-    return db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
 
 
 def event_data(event: Event) -> dict[str, Any]:
@@ -109,25 +95,14 @@ def activity_data(activity: Activity, event: Event) -> dict[str, Any]:
     }
 
 
-def activity_query(event: Event, kind: str | None = None) -> sa.Select[tuple[Activity]]:
-    """Select the event's published activities (cancelled included) in programme order."""
-    query = sa.select(Activity).where(Activity.event_id == event.id, Activity.published)
-    if kind:
-        query = query.where(Activity.kind == kind)
-    return query
-
-
 def page_of_activities(
     event: Event, page: int, per_page: int, kind: str | None
 ) -> tuple[list[Activity], int]:
     """Return one page of activities and the total count."""
-    query = activity_query(event, kind)
+    query = published_activities_query(event, kind)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     items = db.session.scalars(
-        query.options(
-            selectinload(Activity.room),
-            selectinload(Activity.people).selectinload(ActivityPerson.person),
-        )
+        query.options(*WITH_ROOM_AND_PEOPLE)
         .order_by(Activity.starts_at, Activity.id)
         .limit(per_page)
         .offset((page - 1) * per_page)

@@ -19,7 +19,8 @@ from typing import Any
 from lxml import etree
 
 from eventapp.models import Activity, Event, Person
-from eventapp.services.calendar.ical import clean_text, published_activities
+from eventapp.services.calendar.ical import clean_text
+from eventapp.services.programme.published import published_activities
 from eventapp.timezones import local_day_bounds, to_local
 from eventapp.urls import activity_url, event_url, schedule_url, site_url
 

@@ -13,13 +13,11 @@ import icalendar
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
     ActivityKind,
-    ActivityPerson,
     Enrolment,
     EnrolmentStatus,
     Event,
@@ -33,6 +31,7 @@ from eventapp.services.calendar.store import (
     load_entries,
     save_entries,
 )
+from eventapp.services.programme.published import WITH_ROOM_AND_PEOPLE, published_activities
 from eventapp.timezones import to_local, utcnow, zone
 from eventapp.urls import activity_url, site_url
 
@@ -70,22 +69,6 @@ def _vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
     ).to_ical()
 
 
-def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
-    """Load the event's published activities (cancelled ones included) with rooms and people."""
-    query = (
-        sa.select(Activity)
-        .where(Activity.event_id == event.id, Activity.published)
-        .options(
-            selectinload(Activity.room),
-            selectinload(Activity.people).selectinload(ActivityPerson.person),
-        )
-        .order_by(Activity.starts_at, Activity.id)
-    )
-    if not include_breaks:
-        query = query.where(Activity.kind != ActivityKind.BREAK)
-    return list(db.session.scalars(query))
-
-
 def personal_activities(registration: Registration) -> list[Activity]:
     """Load what a person attends: confirmed enrolments plus the parts of the day for everyone."""
     if registration.status != RegistrationStatus.CONFIRMED:
@@ -109,10 +92,7 @@ def personal_activities(registration: Registration) -> list[Activity]:
             Activity.published,
             sa.or_(Activity.id.in_(confirmed), shared),
         )
-        .options(
-            selectinload(Activity.room),
-            selectinload(Activity.people).selectinload(ActivityPerson.person),
-        )
+        .options(*WITH_ROOM_AND_PEOPLE)
         .order_by(Activity.starts_at, Activity.id)
     )
     return list(db.session.scalars(query))

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
-from eventapp.extensions import db
-from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, Room
+from eventapp.models import Activity, ActivityKind, Event, Room
 from eventapp.services.printing.documents import render_pdf
+from eventapp.services.programme.published import published_activities
 from eventapp.timezones import to_local
 
 # Rooms beyond this many put the day at a glance on a landscape page.
@@ -52,21 +50,6 @@ class ProgrammeDay:
     def landscape(self) -> bool:
         """Tell whether the grid needs a landscape page."""
         return len(self.rooms) > PORTRAIT_ROOMS
-
-
-def published_activities(event: Event) -> list[Activity]:
-    """Return the event's published activities (cancelled ones too) in time order."""
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(Activity.event_id == event.id, Activity.published)
-            .options(
-                selectinload(Activity.room),
-                selectinload(Activity.people).selectinload(ActivityPerson.person),
-            )
-            .order_by(Activity.starts_at, Activity.id)
-        ).all()
-    )
 
 
 def programme_days(event: Event, activities: list[Activity]) -> list[ProgrammeDay]:

@@ -16,7 +16,9 @@ from eventapp.services.registration.registrations import change_event_capacity
 from eventapp.timezones import from_local, is_valid_zone, utcnow
 
 # First path segments the site itself uses; an event slug must not take them.
-RESERVED_SLUGS = frozenset({"organisation", "sprache", "static", "api", "admin", "favicon.ico"})
+RESERVED_SLUGS = frozenset(
+    {"organisation", "sprache", "static", "api", "admin", "css", "favicon.ico"}
+)
 
 
 class ValuesRefused(DomainError):
