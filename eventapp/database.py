@@ -1,19 +1,25 @@
-"""Engine settings: SQLite in WAL with BEGIN IMMEDIATE for writers, lock timeouts on PostgreSQL."""
+"""Engine settings (SQLite WAL, BEGIN IMMEDIATE for writers, lock timeouts) and the write unit."""
 
 from __future__ import annotations
 
 import contextvars
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+from eventapp.extensions import db
+from eventapp.services import DomainError
+
+T = TypeVar("T")
 
 # True while the current unit of work may write: SQLite then takes the write lock at BEGIN,
 # so a transaction never has to upgrade a read lock (which fails at once when contended).
@@ -150,3 +156,41 @@ def is_retryable(error: OperationalError) -> bool:
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     text = str(error.orig).lower()
     return code in {"40P01", "40001"} or "deadlock detected" in text
+
+
+class DatabaseBusy(DomainError):
+    """The database could not take a change in time; nothing was stored, the input is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Gerade melden sich sehr viele Menschen gleichzeitig an. Es wurde nichts "
+                "gespeichert; Ihre Eingaben sind erhalten. Bitte senden Sie das Formular in "
+                "einigen Sekunden noch einmal."
+            )
+        )
+
+
+def write_unit(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run one unit of writes and commit it; the only place a request's transaction ends.
+
+    A deadlock or serialization failure (PostgreSQL) runs the unit again from the start; a
+    lock that could not be had in time (SQLite busy, PostgreSQL lock_timeout) raises
+    DatabaseBusy. Any error rolls the unit back, so nothing of it is stored.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except OperationalError as error:
+            db.session.rollback()
+            if is_retryable(error) and attempt < attempts:
+                continue
+            if is_retryable(error) or is_lock_timeout(error):
+                raise DatabaseBusy() from error
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")

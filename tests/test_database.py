@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg.errors
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from eventapp.database import (
@@ -104,3 +105,76 @@ def test_a_read_request_leaves_later_work_in_the_thread_free_to_write(app: objec
     assert isinstance(app, Flask)
     assert app.test_client().get("/").status_code == 200
     assert write_intent.get() is True
+
+
+def test_write_unit_runs_again_after_a_deadlock_and_commits(ctx: Flask) -> None:
+    from eventapp.database import write_unit
+    from eventapp.extensions import db
+    from eventapp.models import Network
+
+    runs: list[int] = []
+
+    def work() -> str:
+        runs.append(1)
+        db.session.add(Network(name=f"Netzwerk {len(runs)}", region="Nord", state="Berlin"))
+        db.session.flush()
+        if len(runs) == 1:
+            raise OperationalError("UPDATE activity", {}, psycopg.errors.DeadlockDetected("x"))
+        return "stored"
+
+    assert write_unit(work) == "stored"
+    db.session.close()
+    assert db.session.scalars(sa.select(Network.name)).all() == ["Netzwerk 2"]
+
+
+def test_write_unit_gives_up_on_repeated_deadlocks_as_busy(ctx: Flask) -> None:
+    from eventapp.database import DatabaseBusy, write_unit
+
+    runs: list[int] = []
+
+    def work() -> None:
+        runs.append(1)
+        raise OperationalError("UPDATE activity", {}, psycopg.errors.DeadlockDetected("x"))
+
+    with pytest.raises(DatabaseBusy) as caught:
+        write_unit(work, attempts=3)
+    assert len(runs) == 3
+    assert "Es wurde nichts gespeichert" in caught.value.message
+
+
+def test_write_unit_rolls_back_on_a_refusal(ctx: Flask) -> None:
+    from eventapp.database import write_unit
+    from eventapp.extensions import db
+    from eventapp.models import Network
+    from eventapp.services import DomainError
+
+    def work() -> None:
+        db.session.add(Network(name="Halb gespeichert", region="Nord", state="Berlin"))
+        db.session.flush()
+        raise DomainError("nein")
+
+    with pytest.raises(DomainError):
+        write_unit(work)
+    assert db.session.scalars(sa.select(Network)).all() == []
+
+
+@pytest.mark.parametrize("app_config", [{"SQLITE_BUSY_TIMEOUT": 1}])
+def test_write_unit_turns_a_held_lock_into_busy_and_stores_nothing(
+    ctx: Flask, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("holds the SQLite write lock directly")
+    from eventapp.database import DatabaseBusy, write_unit
+    from eventapp.extensions import db
+    from eventapp.models import Network
+
+    db.session.commit()
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseBusy):
+            write_unit(lambda: db.session.add(Network(name="Zu spät", region="", state="")))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert db.session.scalars(sa.select(Network)).all() == []

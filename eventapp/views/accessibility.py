@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from eventapp.extensions import db, limiter
+from eventapp.database import write_unit
+from eventapp.extensions import limiter
 from eventapp.forms import AccessibilityFeedbackForm
 from eventapp.services.accessibility import feedback as service
 from eventapp.views.public import published_event_or_404
@@ -30,14 +31,14 @@ def statement() -> ResponseReturnValue:
     """Show the accessibility statement and take a message about a barrier."""
     form = AccessibilityFeedbackForm()
     if form.validate_on_submit():
-        service.submit_feedback(
-            form.message.data,
-            page=form.page.data or "",
-            name=form.name.data or "",
-            email=form.email.data or "",
-            language=str(get_locale() or "de"),
+        message, page = form.message.data, form.page.data or ""
+        name, email = form.name.data or "", form.email.data or ""
+        language = str(get_locale() or "de")
+        write_unit(
+            lambda: service.submit_feedback(
+                message, page=page, name=name, email=email, language=language
+            )
         )
-        db.session.commit()
         flash(
             _(
                 "Vielen Dank. Ihre Nachricht ist angekommen und wurde an das Organisationsteam "

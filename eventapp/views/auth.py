@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from eventapp.database import write_unit
 from eventapp.extensions import db, limiter
 from eventapp.forms import LoginForm
 from eventapp.models import Organiser, OrganiserRole
@@ -65,8 +66,7 @@ def login() -> ResponseReturnValue:
         email = form.email.data.strip().lower()
         organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email))
         if organiser and organiser.active and organiser.check_password(form.password.data):
-            organiser.last_login_at = utcnow()
-            db.session.commit()
+            write_unit(lambda: _record_login(organiser))
             login_user(organiser)
             flash(_("Sie sind angemeldet."), "success")
             fallback = (
@@ -86,9 +86,18 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """End the session everywhere: the stored nonce changes, so copied cookies stop working."""
     organiser = current_user._get_current_object()
-    organiser.session_nonce = uuid.uuid4().hex
-    db.session.commit()
+    write_unit(lambda: _end_sessions(organiser))
     logout_user()
     session.clear()
     flash(_("Sie sind abgemeldet."), "success")
     return redirect(url_for("public.index"))
+
+
+def _record_login(organiser: Organiser) -> None:
+    """Note when the organiser last logged in."""
+    organiser.last_login_at = utcnow()
+
+
+def _end_sessions(organiser: Organiser) -> None:
+    """Change the session nonce, so every copy of the organiser's session cookie stops working."""
+    organiser.session_nonce = uuid.uuid4().hex

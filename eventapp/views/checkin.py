@@ -23,11 +23,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import OperationalError
 from wtforms.fields.choices import SelectChoice
 
 from eventapp.checkin_forms import DeskNameForm, ScanForm, WalkInForm
-from eventapp.database import is_lock_timeout, is_retryable
+from eventapp.database import DatabaseBusy, write_unit
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole, ParticipantRole, PrintJob, PrintJobStatus
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
@@ -190,13 +189,10 @@ def scan(event_id: int) -> ResponseReturnValue:
             return jsonify(outcome="invalid", message=_("Bitte scannen Sie einen Code.")), 400
         flash(_("Bitte scannen Sie den Code vom Namensschild."), "error")
         return redirect(url_for("checkin.desk", event_id=event.id) + "#scan")
+    code, desk = form.code.data, desk_name()
     try:
-        answer = badge_desk.scan(event, form.code.data, utcnow(), desk_name())
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        if not (is_lock_timeout(error) or is_retryable(error)):
-            raise
+        answer = write_unit(lambda: badge_desk.scan(event, code, utcnow(), desk))
+    except DatabaseBusy:
         return _busy(event)
     _remember(event, answer)
     return _answer_response(event, answer)
@@ -211,18 +207,18 @@ def check_in(event_id: int) -> ResponseReturnValue:
     if registration_id is None:
         abort(400)
     q = request.form.get("q", "")[:100]
+    desk = desk_name()
     try:
-        registration = badge_desk.registration_of_event(event, registration_id)
-        answer = badge_desk.answer_for(registration, utcnow(), desk_name())
-        db.session.commit()
+        answer = write_unit(
+            lambda: badge_desk.answer_for(
+                badge_desk.registration_of_event(event, registration_id), utcnow(), desk
+            )
+        )
+    except DatabaseBusy:
+        return _busy(event)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("checkin.desk", event_id=event.id, q=q or None))
-    except OperationalError as error:
-        db.session.rollback()
-        if not (is_lock_timeout(error) or is_retryable(error)):
-            raise
-        return _busy(event)
     _remember(event, answer)
     return _answer_response(event, answer, q)
 
@@ -248,8 +244,7 @@ def undo(event_id: int) -> ResponseReturnValue:
         flash(error.message, "error")
         return redirect(url_for("checkin.desk", event_id=event.id) + "#scan")
     at = datetime.fromisoformat(last["at"]) if last.get("at") else None
-    badge_desk.undo_check_in(registration, at)
-    db.session.commit()
+    write_unit(lambda: badge_desk.undo_check_in(registration, at))
     answer = DeskAnswer(ScanOutcome.UNDONE, registration)
     _remember(event, answer)
     return _answer_response(event, answer)
@@ -293,16 +288,21 @@ def print_badge(event_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Bitte wählen Sie ein Format."), "error")
         return redirect(url_for("checkin.desk", event_id=event.id))
+    registration_id, layout = form.registration_id.data, form.layout.data
     try:
-        registration = badge_desk.registration_of_event(event, form.registration_id.data)
-        job = walk_in.single_badge_job(
-            event, registration, form.layout.data, registration.language or "de", current_user
-        )
+        job = write_unit(lambda: _single_badge_job(event, registration_id, layout))
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("checkin.desk", event_id=event.id))
-    db.session.commit()
     return redirect(url_for("checkin.badge", event_id=event.id, job_id=job.id))
+
+
+def _single_badge_job(event: Event, registration_id: int, layout: str) -> PrintJob:
+    """Queue one person's badge for the desk, in their language."""
+    registration = badge_desk.registration_of_event(event, registration_id)
+    return walk_in.single_badge_job(
+        event, registration, layout, registration.language or "de", current_user
+    )
 
 
 def _badge_job_or_404(event: Event, job_id: int) -> PrintJob:
@@ -415,31 +415,29 @@ def walk_in_form(event_id: int) -> ResponseReturnValue:
         language=form.lang.data,
         privacy_consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
     )
+    desk, layout = desk_name(), form.layout.data
     try:
-        result = walk_in.register_walk_in(
-            event,
-            person,
-            activity_id,
-            when=utcnow(),
-            desk=desk_name(),
-            layout=form.layout.data,
-            organiser=current_user,
+        result = write_unit(
+            lambda: walk_in.register_walk_in(
+                event,
+                person,
+                activity_id,
+                when=utcnow(),
+                desk=desk,
+                layout=layout,
+                organiser=current_user,
+            )
         )
-        db.session.commit()
+    except DatabaseBusy:
+        flash(_("Gerade ist viel los. Ihre Eingaben sind erhalten – bitte noch einmal."), "error")
+        return _walk_in_page(event, _prepare_walk_in(form, event), 503)
     except DomainError as error:
-        db.session.rollback()
         target = getattr(form, error.field, None) if error.field else None
         if target is not None:
             target.errors = [*target.errors, error.message]
         else:
             flash(error.message, "error")
         return _walk_in_page(event, _prepare_walk_in(form, event), 400)
-    except OperationalError as error:
-        db.session.rollback()
-        if not (is_lock_timeout(error) or is_retryable(error)):
-            raise
-        flash(_("Gerade ist viel los. Ihre Eingaben sind erhalten – bitte noch einmal."), "error")
-        return _walk_in_page(event, _prepare_walk_in(form, event), 503)
     registration = result.registration
     _remember(
         event, DeskAnswer(ScanOutcome.CHECKED_IN, registration, badge_job_id=result.badge_job.id)

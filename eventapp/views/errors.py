@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from eventapp.database import is_lock_timeout, is_retryable
+from eventapp.database import DatabaseBusy, is_lock_timeout, is_retryable
 from eventapp.extensions import db
 from eventapp.views.api import error_response
 
@@ -34,10 +34,14 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(OperationalError)
-    def database_busy(error: OperationalError) -> tuple[str, int]:
+    def database_error(error: OperationalError) -> tuple[str, int]:
         db.session.rollback()
         if not (is_lock_timeout(error) or is_retryable(error)):
             raise error
+        return database_busy(DatabaseBusy())
+
+    @app.errorhandler(DatabaseBusy)
+    def database_busy(error: DatabaseBusy) -> tuple[str, int]:
         return error_page(
             503,
             _("Gerade sehr viel Andrang"),

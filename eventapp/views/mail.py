@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from eventapp.database import write_unit
 from eventapp.extensions import db
 from eventapp.models import OrganiserRole, OutboxMail
 from eventapp.services import DomainError
@@ -32,11 +33,10 @@ def send_again(mail_id: int) -> ResponseReturnValue:
     if mail is None:
         abort(404)
     try:
-        outbox.send_again(mail)
+        write_unit(lambda: outbox.send_again(mail))
     except DomainError as error:
         flash(error.message, "error")
     else:
-        db.session.commit()
         message = _("Die E-Mail an %(address)s wird erneut gesendet.", address=mail.recipient)
         flash(message, "success")
     return redirect(url_for("mail.index"))

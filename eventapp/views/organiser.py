@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from eventapp.database import write_unit
 from eventapp.extensions import db
 from eventapp.forms import EventForm, Form, PersonForm, RoomForm
 from eventapp.models import Activity, Event, OrganiserRole, Person, Room
@@ -83,13 +84,12 @@ def _edit_event(event: Event | None) -> ResponseReturnValue:
                 to_local(moment, event.timezone).replace(tzinfo=None) if moment else None
             )
     if form.validate_on_submit():
+        values = _event_values(form)
         try:
-            saved = save_event(event, _event_values(form))
+            saved = write_unit(lambda: save_event(event, values))
         except ValuesRefused as error:
-            db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
             flash(_("Die Veranstaltung ist gespeichert."), "success")
             return redirect(url_for("organiser.event_overview", event_id=saved.id))
     status = 400 if form.is_submitted() else 200
@@ -142,12 +142,10 @@ def event_copy(event_id: int) -> ResponseReturnValue:
             starts_on=form.starts_on.data, slug=form.slug.data, title=form.title.data
         )
         try:
-            result = copy_event(source, values)
+            result = write_unit(lambda: copy_event(source, values))
         except ValuesRefused as error:
-            db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
             flash(
                 _(
                     "„%(title)s“ ist angelegt (nicht veröffentlicht): %(rooms)s Räume und "
@@ -179,20 +177,13 @@ def _edit_room(event: Event, room: Room | None) -> ResponseReturnValue:
     """Show and save the form for a new room (room None) or an existing one."""
     form = RoomForm(obj=room)
     if form.validate_on_submit():
+        name, capacity = form.name.data, form.capacity.data
+        notes, position = form.notes.data or "", form.position.data or 0
         try:
-            save_room(
-                event,
-                room,
-                form.name.data,
-                form.capacity.data,
-                form.notes.data or "",
-                form.position.data or 0,
-            )
+            write_unit(lambda: save_room(event, room, name, capacity, notes, position))
         except ValuesRefused as error:
-            db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
             saved = _("Der Raum ist angelegt.") if room is None else _("Der Raum ist gespeichert.")
             flash(saved, "success")
             return redirect(url_for("organiser.rooms", event_id=event.id))
@@ -228,12 +219,10 @@ def room_delete(event_id: int, room_id: int) -> ResponseReturnValue:
     if not Form().validate_on_submit():
         abort(400)
     try:
-        delete_room(room)
+        write_unit(lambda: delete_room(room))
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("Der Raum ist gelöscht."), "success")
     return redirect(url_for("organiser.rooms", event_id=event.id))
 
@@ -258,20 +247,18 @@ def person_edit(person_id: int) -> ResponseReturnValue:
         abort(404)
     form = PersonForm(obj=person)
     if form.validate_on_submit():
+        details = (
+            form.name.data,
+            form.title.data or "",
+            form.organisation.data or "",
+            form.email.data or "",
+            form.bio.data or "",
+        )
         try:
-            save_person(
-                person,
-                form.name.data,
-                form.title.data or "",
-                form.organisation.data or "",
-                form.email.data or "",
-                form.bio.data or "",
-            )
+            write_unit(lambda: save_person(person, *details))
         except ValuesRefused as error:
-            db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
             flash(_("Die Angaben sind gespeichert."), "success")
             return redirect(url_for("organiser.people"))
     status = 400 if form.is_submitted() else 200

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from eventapp.database import write_unit
 from eventapp.extensions import db
 from eventapp.forms import ActivityForm, Form
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, OrganiserRole, Room
@@ -193,16 +194,17 @@ def _edit_activity(event: Event, activity: Activity | None) -> ResponseReturnVal
         values = _values(form)
         if values is not None:
             try:
-                if activity is None:
-                    saved = create_activity(event, values)
-                else:
-                    saved = update_activity(activity, values)
+                saved = write_unit(
+                    lambda: (
+                        create_activity(event, values)
+                        if activity is None
+                        else update_activity(activity, values)
+                    )
+                )
             except ActivityRefused as error:
-                db.session.rollback()
                 refusal = error
                 _show_conflicts(form, error)
             else:
-                db.session.commit()
                 flash(_("„%(title)s“ ist gespeichert.", title=saved.title), "success")
                 if request.form.get("next") == "timetable":
                     return redirect(url_for("organiser.timetable", event_id=event.id))
@@ -246,13 +248,11 @@ def activity_delete(event_id: int, activity_id: int) -> ResponseReturnValue:
     if not Form().validate_on_submit():
         abort(400)
     try:
-        delete_activity(activity)
+        write_unit(lambda: delete_activity(activity))
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(
             url_for("organiser.activity_edit", event_id=event.id, activity_id=activity_id)
         )
-    db.session.commit()
     flash(_("Der Programmpunkt ist gelöscht."), "success")
     return redirect(url_for("organiser.activities", event_id=event.id))

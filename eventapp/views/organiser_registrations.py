@@ -6,10 +6,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from eventapp.database import is_lock_timeout
+from eventapp.database import write_unit
 from eventapp.extensions import db
 from eventapp.forms import Form, OrganiserRegistrationForm
 from eventapp.labels import FEDERAL_STATES
@@ -138,18 +137,11 @@ def activity(event_id: int, activity_id: int) -> ResponseReturnValue:
             errors.append(_("Das Formular war abgelaufen. Bitte versuchen Sie es noch einmal."))
         else:
             try:
-                message = _activity_action(item)
-                db.session.commit()
+                message = write_unit(lambda: _activity_action(item))
                 flash(message, "success")
                 return redirect(request.path)
             except DomainError as error:
-                db.session.rollback()
                 errors.append(error.message)
-            except OperationalError as error:
-                db.session.rollback()
-                if not is_lock_timeout(error):
-                    raise
-                errors.append(_("Die Datenbank ist gerade ausgelastet. Bitte noch einmal senden."))
         status = 400
         item = activity_or_404(event, activity_id)
     confirmed, waiting = lists.activity_lines(item)
@@ -253,20 +245,12 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
     if not valid or not network_ok or errors:
         return _render_edit(event, form, registration, chosen, errors, 400)
     person = participant_from(form, network_id)
-    reprint = False
+    notes = form.organiser_notes.data or ""
     try:
-        if registration is None:
-            result = service.register(event, person, chosen, by_organiser=True)
-            registration = result.registration
-        else:
-            printed = registration.badge_printed_at is not None
-            service.update_details(registration, person)
-            service.change_choices(registration, chosen)
-            reprint = printed and registration.badge_printed_at is None
-        registration.organiser_notes = form.organiser_notes.data or ""
-        db.session.commit()
+        registration, reprint = write_unit(
+            lambda: _save_registration(event, registration, person, chosen, notes)
+        )
     except DomainError as error:
-        db.session.rollback()
         if error.field and hasattr(form, error.field):
             getattr(form, error.field).errors = [error.message]
             return _render_edit(event, form, registration, chosen, [], 400)
@@ -275,6 +259,26 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
     if reprint:
         flash(_("Das Namensschild kommt mit den geänderten Angaben in den nächsten Druck."), "info")
     return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
+
+
+def _save_registration(
+    event: Event,
+    registration: Registration | None,
+    person: service.Participant,
+    chosen: set[int],
+    notes: str,
+) -> tuple[Registration, bool]:
+    """Register someone or store changes; return the registration and whether to reprint."""
+    reprint = False
+    if registration is None:
+        registration = service.register(event, person, chosen, by_organiser=True).registration
+    else:
+        printed = registration.badge_printed_at is not None
+        service.update_details(registration, person)
+        service.change_choices(registration, chosen)
+        reprint = printed and registration.badge_printed_at is None
+    registration.organiser_notes = notes
+    return registration, reprint
 
 
 @bp.route("/<id:registration_id>/stornieren", methods=["GET", "POST"])
@@ -288,8 +292,8 @@ def cancel(event_id: int, registration_id: int) -> ResponseReturnValue:
         flash(_("Diese Anmeldung ist bereits storniert."), "info")
         return redirect(url_for(".edit", event_id=event.id, registration_id=registration.id))
     if form.validate_on_submit():
-        cancellation.cancel_for_organisers(registration, form.reason.data or "")
-        db.session.commit()
+        reason = form.reason.data or ""
+        write_unit(lambda: cancellation.cancel_for_organisers(registration, reason))
         flash(
             _(
                 "Die Anmeldung von %(name)s ist storniert; die Person bekommt eine E-Mail.",

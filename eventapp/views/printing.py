@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from eventapp.database import write_unit
 from eventapp.extensions import db
 from eventapp.models import Event, OrganiserRole, PrintJob, PrintJobStatus
 from eventapp.printing_forms import BadgeBatchForm, CalibrationForm, DocumentForm
@@ -29,7 +30,7 @@ from eventapp.services.printing import calibration, programme_booklet
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.printing.badge_layouts import LAYOUTS
 from eventapp.views.auth import role_required
-from eventapp.views.lookups import event_or_404
+from eventapp.views.lookups import event_or_404, published_event_or_404
 
 bp = Blueprint("printing", __name__, url_prefix="/organisation/veranstaltungen/<id:event_id>/druck")
 public_bp = Blueprint("printing_public", __name__)
@@ -89,8 +90,7 @@ def start_badges(event_id: int) -> ResponseReturnValue:
         "lang": form.lang.data,
         "mark": True,
     }
-    job = print_jobs.create_job(event, "badges", parameters, current_user)
-    db.session.commit()
+    job = write_unit(lambda: print_jobs.create_job(event, "badges", parameters, current_user))
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
@@ -104,8 +104,8 @@ def start_document(event_id: int, kind: str) -> ResponseReturnValue:
     form = DocumentForm()
     if not form.validate_on_submit():
         return _page(event, BadgeBatchForm(), 400)
-    job = print_jobs.create_job(event, kind, {"lang": form.lang.data}, current_user)
-    db.session.commit()
+    parameters = {"lang": form.lang.data}
+    job = write_unit(lambda: print_jobs.create_job(event, kind, parameters, current_user))
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
@@ -147,11 +147,10 @@ def undo(event_id: int, job_id: int) -> ResponseReturnValue:
     event = event_or_404(event_id)
     job = job_or_404(event, job_id)
     try:
-        count = print_jobs.undo_marks(job)
+        count = write_unit(lambda: print_jobs.undo_marks(job))
     except DomainError as error:
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(_("%(count)s Schilder gelten wieder als nicht gedruckt.", count=count), "success")
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
@@ -163,14 +162,12 @@ def calibrate(event_id: int) -> ResponseReturnValue:
     event = event_or_404(event_id)
     form = CalibrationForm()
     if form.validate_on_submit():
+        layout, x_mm, y_mm = form.layout.data, float(form.x_mm.data), float(form.y_mm.data)
         try:
-            calibration.set_offset(
-                event, form.layout.data, float(form.x_mm.data), float(form.y_mm.data)
-            )
+            write_unit(lambda: calibration.set_offset(event, layout, x_mm, y_mm))
         except DomainError as error:
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Die Verschiebung wurde gespeichert."), "success")
             return redirect(url_for("printing.index", event_id=event.id) + "#calibration")
     return (
@@ -207,11 +204,7 @@ def calibration_page(event_id: int, layout: str) -> ResponseReturnValue:
 @public_bp.route("/<slug>/programm.pdf")
 def public_programme(slug: str) -> ResponseReturnValue:
     """Send the published programme as PDF, from the cache while the programme is unchanged."""
-    import sqlalchemy as sa
-
-    event = db.session.scalar(sa.select(Event).where(Event.slug == slug, Event.published))
-    if event is None:
-        abort(404)
+    event = published_event_or_404(slug)
     language = request.args.get("lang", "de")
     if language not in current_app.config["LANGUAGES"]:
         language = "de"

@@ -19,11 +19,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
-from eventapp.database import end_read_phase, is_lock_timeout, is_retryable, read_only
+from eventapp.database import DatabaseBusy, end_read_phase, read_only, write_unit
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLinkForm
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
@@ -161,25 +161,7 @@ def register(slug: str) -> ResponseReturnValue:
         form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
         wanted = whole_number(request.args.get("waehlen"))
         return render_form(event, form, chosen={wanted} if wanted is not None else set())
-    try:
-        return _register_post(slug)
-    except OperationalError as error:
-        db.session.rollback()
-        if not (is_lock_timeout(error) or is_retryable(error)):
-            raise
-        # Another writer held the lock too long: show the form again, as it was sent.
-        with read_only():
-            event = published_event_or_404(slug)
-            form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
-            chosen, _errors = read_choices(request.form)
-            return render_form(
-                event, form, chosen=chosen, extra_errors=[busy_message()], status=503
-            )
-
-
-def _register_post(slug: str) -> ResponseReturnValue:
-    """Validate the sent form and register the person, or show the form with messages."""
-    # Everything that only reads runs before the write transaction, so the write lock
+    # Everything that only reads runs before the write unit, so the write lock
     # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts.
     with read_only():
         event = published_event_or_404(slug)
@@ -207,21 +189,20 @@ def _register_post(slug: str) -> ResponseReturnValue:
         participant = participant_from(form, network_id)
         end_read_phase(db.session())
     try:
-        result = _register_with_retry(event, participant, chosen)
+        result = write_unit(lambda: service.register(event, participant, chosen))
     except service.AlreadyRegistered as already:
-        db.session.rollback()
-        existing = db.session.get(Registration, already.registration.id)
-        if existing is not None:
-            service.send_manage_link(existing)
-            db.session.commit()
+        registration_id = already.registration_id
+        write_unit(lambda: _send_link_again(registration_id))
         form.email.errors = [*form.email.errors, already.message]
         return render_form(event, form, chosen=chosen, status=409)
+    except DatabaseBusy as busy:
+        # Another writer held the lock too long: show the form again, as it was sent.
+        with read_only():
+            return render_form(event, form, chosen=chosen, extra_errors=[busy.message], status=503)
     except DomainError as error:
-        db.session.rollback()
         return render_form(event, form, chosen=chosen, **error_target(form, error), status=400)
     except IntegrityError:
         # The same address registered at the very same moment in another request.
-        db.session.rollback()
         form.email.errors = [*form.email.errors, _("Diese E-Mail-Adresse ist bereits angemeldet.")]
         return render_form(event, form, chosen=chosen, status=409)
     # The slug comes from the URL: touching the model after commit would open a new transaction.
@@ -229,29 +210,11 @@ def _register_post(slug: str) -> ResponseReturnValue:
     return redirect(url_for("registration.confirmation", slug=slug))
 
 
-def _register_with_retry(
-    event: Event, participant: service.Participant, chosen: set[int], attempts: int = 3
-) -> service.RegistrationResult:
-    """Register and commit; run again when PostgreSQL aborts the transaction for a deadlock."""
-    for attempt in range(1, attempts + 1):
-        try:
-            result = service.register(event, participant, chosen)
-            db.session.commit()
-            return result
-        except OperationalError as error:
-            db.session.rollback()
-            if attempt == attempts or not is_retryable(error):
-                raise
-    raise AssertionError("unreachable")
-
-
-def busy_message() -> str:
-    """Say that the database was too busy, nothing was stored and the input is kept."""
-    return _(
-        "Gerade melden sich sehr viele Menschen gleichzeitig an. Es wurde nichts gespeichert; "
-        "Ihre Eingaben sind erhalten. Bitte senden Sie das Formular in einigen Sekunden "
-        "noch einmal."
-    )
+def _send_link_again(registration_id: int) -> None:
+    """Mail the manage link again to someone who tried to register a second time."""
+    existing = db.session.get(Registration, registration_id)
+    if existing is not None:
+        service.send_manage_link(existing)
 
 
 def error_target(form: RegistrationForm, error: DomainError) -> dict[str, list[str]]:
@@ -333,17 +296,9 @@ def manage(slug: str, token: str) -> ResponseReturnValue:
         try:
             outcome = _manage_action(registration, token, action, cancel_form)
         except DomainError as error:
-            db.session.rollback()
             choice_errors = [error.message]
             chosen, _errors = read_choices(request.form)
-            status = 400
-        except OperationalError as error:
-            db.session.rollback()
-            if not (is_lock_timeout(error) or is_retryable(error)):
-                raise
-            choice_errors = [busy_message()]
-            chosen, _errors = read_choices(request.form)
-            status = 503
+            status = 503 if isinstance(error, DatabaseBusy) else 400
         else:
             status = 400
             if outcome is not None:
@@ -390,21 +345,18 @@ def _manage_action(
         chosen, errors = read_choices(request.form)
         if errors:
             return False, errors[0]
-        service.change_choices(registration, chosen, token)
-        db.session.commit()
+        write_unit(lambda: service.change_choices(registration, chosen, token))
         return True, _("Ihre Auswahl ist gespeichert. Sie bekommen eine Bestätigung per E-Mail.")
     if action == "drop":
         activity_id = whole_number(request.form.get("activity_id"))
         if activity_id is None:
             return False, _("Bitte wählen Sie aus, was Sie absagen möchten.")
-        service.cancel_enrolment(registration, activity_id, token)
-        db.session.commit()
+        write_unit(lambda: service.cancel_enrolment(registration, activity_id, token))
         return True, _("Der Platz ist freigegeben. Vielen Dank, dass Sie abgesagt haben.")
     if action == "cancel":
         if not cancel_form.validate():
             return None
-        service.cancel_registration(registration)
-        db.session.commit()
+        write_unit(lambda: service.cancel_registration(registration))
         return True, _("Ihre Anmeldung ist storniert. Sie bekommen eine Bestätigung per E-Mail.")
     return False, _("Diese Aktion gibt es nicht.")
 
@@ -431,8 +383,7 @@ def resend_link(slug: str) -> ResponseReturnValue:
     event = published_event_or_404(slug)
     form = ResendLinkForm()
     if form.validate_on_submit():
-        service.request_manage_link_later(event, form.email.data)
-        db.session.commit()
+        write_unit(lambda: service.request_manage_link_later(event, form.email.data))
         flash(
             _(
                 "Wenn diese Adresse für die Veranstaltung angemeldet ist, haben wir den Link "

@@ -5,17 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy.exc import OperationalError
 
-from eventapp.database import is_lock_timeout, is_retryable
-from eventapp.extensions import csrf, db
+from eventapp.database import DatabaseBusy, write_unit
+from eventapp.extensions import csrf
 from eventapp.forms import DetailsForm
 from eventapp.models import Registration, RegistrationStatus
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 from eventapp.views.lookups import published_event_or_404
 from eventapp.views.registration import (
-    busy_message,
     error_target,
     network_names,
     participant_from,
@@ -53,20 +51,14 @@ def edit(slug: str, token: str) -> ResponseReturnValue:
         valid = form.validate()
         network_ok, network_id = resolve_network(form)
         if valid and network_ok:
+            participant = participant_from(form, network_id, registration)
             try:
-                reprint = service.correct_details(
-                    registration, participant_from(form, network_id, registration), token
+                reprint = write_unit(
+                    lambda: service.correct_details(registration, participant, token)
                 )
-                db.session.commit()
             except DomainError as error:
-                db.session.rollback()
                 errors = error_target(form, error).get("extra_errors", [])
-            except OperationalError as error:
-                db.session.rollback()
-                if not (is_lock_timeout(error) or is_retryable(error)):
-                    raise
-                errors = [busy_message()]
-                status = 503
+                status = 503 if isinstance(error, DatabaseBusy) else 400
             else:
                 message = _("Ihre Angaben sind gespeichert.")
                 if reprint:

@@ -49,6 +49,8 @@ class AlreadyRegistered(DomainError):
             field="email",
         )
         self.registration = registration
+        # Kept apart: the caller rolls back, which expires the registration's attributes.
+        self.registration_id = registration.id
 
 
 @dataclass
