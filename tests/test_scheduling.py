@@ -12,6 +12,7 @@ from eventapp.models import ActivityKind, PersonRole
 from eventapp.services.programme.checks import (
     ActivityRefused,
     ActivityValues,
+    check_activity,
     create_activity,
     update_activity,
 )
@@ -313,3 +314,18 @@ def test_day_grids_one_grid_per_day(ctx: Flask) -> None:
     make_activity(event, "Tag 1", "09:00", "10:00", capacity=5)
     grids = day_grids(event, [], event.activities, [])
     assert [g.day for g in grids] == [date(2026, 6, 10), date(2026, 6, 11)]
+
+
+def test_check_activity_resolves_values_and_lists_every_broken_rule(ctx: Flask) -> None:
+    event = make_event()
+    other = make_room(make_event("anderer-tag"), "Fremder Saal", 40)
+    hall = make_room(event, "Saal", 80)
+    checked = check_activity(event, None, values(room_id=hall.id, capacity=None))
+    assert checked.room is hall and checked.capacity == 80 and checked.conflicts == []
+    assert (checked.starts_at, checked.ends_at) == (at(event, "10:00"), at(event, "11:00"))
+    refused = check_activity(event, None, values(room_id=other.id, capacity=-1))
+    assert refused.room is None
+    assert [(c.kind, c.field) for c in refused.conflicts] == [
+        (ConflictKind.ROOM_OF_OTHER_EVENT, "room"),
+        (ConflictKind.NEGATIVE_CAPACITY, "capacity"),
+    ]

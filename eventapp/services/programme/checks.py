@@ -80,6 +80,17 @@ class ActivityValues:
     # How to save anyway when participants would hold two activities at once (None: refuse).
     participant_clash_choice: ClashChoice | None = None
 
+    @property
+    def needs_enrolment(self) -> bool:
+        """Tell whether participants enrol: as typed, else as the kind has it."""
+        if self.requires_enrolment is not None:
+            return self.requires_enrolment
+        return self.kind.needs_enrolment
+
+    def people_by_role(self) -> tuple[tuple[PersonRole, list[str]], ...]:
+        """Return the typed names per role, speakers first."""
+        return ((PersonRole.SPEAKER, self.speakers), (PersonRole.MODERATOR, self.moderators))
+
 
 def known_values(activity: Activity) -> dict[str, object]:
     """Return what participants know of an activity: title, times, room and cancellation."""
@@ -134,75 +145,97 @@ def _event_slots(event: Event, exclude_id: int | None) -> list[Slot]:
     return [slot_of(a) for a in activities if a.id != exclude_id]
 
 
-def check_activity(
-    event: Event, activity: Activity | None, values: ActivityValues
-) -> tuple[Room | None, datetime, datetime, int | None, dict[str, Person], list[Conflict]]:
-    """Resolve room, instants, seats and people and return every rule the values break."""
-    errors: list[Conflict] = []
-    own_id = activity.id if activity else None
-    room = db.session.get(Room, values.room_id) if values.room_id is not None else None
-    if values.room_id is not None and (room is None or room.event_id != event.id):
-        errors.append(
-            Conflict(
-                ConflictKind.ROOM_OF_OTHER_EVENT,
-                (own_id,),
-                "room",
-                _(
-                    "Dieser Raum gehört nicht zu dieser Veranstaltung. "
-                    "Bitte wählen Sie einen aus der Liste."
-                ),
-            )
-        )
-        room = None
+@dataclass
+class CheckedActivity:
+    """Typed values resolved against the event: what would be saved and the rules broken."""
+
+    room: Room | None
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    # Existing people among the typed names, by lower-cased name (new ones are added on save).
+    known_people: dict[str, Person]
+    conflicts: list[Conflict]
+
+    @property
+    def has_overlaps(self) -> bool:
+        """Tell whether the values overlap another activity (confirmed or not)."""
+        return any(c.is_overlap for c in self.conflicts)
+
+
+def _value_error(kind: ConflictKind, own_id: int | None, field: str, message: str) -> Conflict:
+    """Return a broken rule of the typed values themselves, shown next to one field."""
+    return Conflict(kind, (own_id,), field, message)
+
+
+def _resolve_room(
+    event: Event, values: ActivityValues, own_id: int | None
+) -> tuple[Room | None, list[Conflict]]:
+    """Return the chosen room if it belongs to the event, else no room and the error."""
+    if values.room_id is None:
+        return None, []
+    room = db.session.get(Room, values.room_id)
+    if room is not None and room.event_id == event.id:
+        return room, []
+    message = _(
+        "Dieser Raum gehört nicht zu dieser Veranstaltung. Bitte wählen Sie einen aus der Liste."
+    )
+    return None, [_value_error(ConflictKind.ROOM_OF_OTHER_EVENT, own_id, "room", message)]
+
+
+def _resolve_times(
+    event: Event, values: ActivityValues, own_id: int | None
+) -> tuple[datetime, datetime, list[Conflict]]:
+    """Return start and end as UTC instants, with an error for a time the clock change skips."""
     starts_at, starts_exist = _local_instant(values.day, values.starts, event.timezone)
     ends_at, ends_exist = _local_instant(values.day, values.ends, event.timezone)
-    for name, exists in (("starts_at", starts_exist), ("ends_at", ends_exist)):
-        if not exists:
-            errors.append(
-                Conflict(
-                    ConflictKind.NONEXISTENT_TIME,
-                    (own_id,),
-                    name,
-                    _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."),
-                )
-            )
+    message = _("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht.")
+    errors = [
+        _value_error(ConflictKind.NONEXISTENT_TIME, own_id, name, message)
+        for name, exists in (("starts_at", starts_exist), ("ends_at", ends_exist))
+        if not exists
+    ]
+    return starts_at, ends_at, errors
+
+
+def _resolve_capacity(
+    values: ActivityValues, room: Room | None, own_id: int | None
+) -> tuple[int | None, list[Conflict]]:
+    """Return the seat count (typed, else the room's) and an error if it cannot be used."""
     capacity = values.capacity if values.capacity is not None else (room.capacity if room else None)
-    needs_enrolment = (
-        values.requires_enrolment
-        if values.requires_enrolment is not None
-        else values.kind.needs_enrolment
-    )
     if capacity is not None and capacity < 0:
-        errors.append(
-            Conflict(
-                ConflictKind.NEGATIVE_CAPACITY,
-                (own_id,),
-                "capacity",
-                _("Die Platzzahl darf nicht negativ sein."),
-            )
-        )
-    elif capacity is None and needs_enrolment:
-        errors.append(
-            Conflict(
-                ConflictKind.MISSING_CAPACITY,
-                (own_id,),
-                "capacity",
-                _("Bitte geben Sie eine Platzzahl an (oder wählen Sie einen Raum)."),
-            )
-        )
-    known = _known_people(values.speakers + values.moderators)
-    people = tuple(
+        message = _("Die Platzzahl darf nicht negativ sein.")
+        return capacity, [_value_error(ConflictKind.NEGATIVE_CAPACITY, own_id, "capacity", message)]
+    if capacity is None and values.needs_enrolment:
+        message = _("Bitte geben Sie eine Platzzahl an (oder wählen Sie einen Raum).")
+        return capacity, [_value_error(ConflictKind.MISSING_CAPACITY, own_id, "capacity", message)]
+    return capacity, []
+
+
+def _people_of(
+    values: ActivityValues, known: dict[str, Person]
+) -> tuple[tuple[int | str, str, str], ...]:
+    """Describe the typed speakers and moderators for the overlap rules."""
+    return tuple(
         (
             known[name.lower()].id if name.lower() in known else name.lower(),
             known[name.lower()].display_name if name.lower() in known else name,
             str(role),
         )
-        for role, names in (
-            (PersonRole.SPEAKER, values.speakers),
-            (PersonRole.MODERATOR, values.moderators),
-        )
+        for role, names in values.people_by_role()
         for name in names
     )
+
+
+def check_activity(
+    event: Event, activity: Activity | None, values: ActivityValues
+) -> CheckedActivity:
+    """Resolve room, instants, seats and people and collect every rule the values break."""
+    own_id = activity.id if activity else None
+    room, errors = _resolve_room(event, values, own_id)
+    starts_at, ends_at, time_errors = _resolve_times(event, values, own_id)
+    capacity, capacity_errors = _resolve_capacity(values, room, own_id)
+    known = _known_people(values.speakers + values.moderators)
     candidate = Slot(
         activity_id=own_id,
         title=values.title,
@@ -212,7 +245,7 @@ def check_activity(
         room_name=room.name if room else "",
         room_capacity=room.capacity if room else None,
         capacity=capacity if capacity is None or capacity >= 0 else None,
-        people=people,
+        people=_people_of(values, known),
         cancelled=values.cancelled,
         # Only another activity's earlier confirmation counts as already settled.
         overlap_confirmed=False,
@@ -221,15 +254,23 @@ def check_activity(
         _event_slots(event, own_id), event.starts_on, event.ends_on, event.timezone, only=candidate
     )
     # Overlaps that another activity already confirmed stay saved without asking again.
-    errors.extend(c for c in conflicts if not (c.is_overlap and c.confirmed))
-    errors.extend(clash_conflicts(activity, starts_at, ends_at, values.cancelled))
-    return room, starts_at, ends_at, capacity, known, errors
+    settled = [c for c in conflicts if not (c.is_overlap and c.confirmed)]
+    clashes = clash_conflicts(activity, starts_at, ends_at, values.cancelled)
+    return CheckedActivity(
+        room,
+        starts_at,
+        ends_at,
+        capacity,
+        known,
+        errors + time_errors + capacity_errors + settled + clashes,
+    )
 
 
-def _refuse_if_needed(errors: list[Conflict], values: ActivityValues) -> None:
-    hard = [c for c in errors if not (c.is_overlap or c.is_participant_clash)]
-    overlaps = [c for c in errors if c.is_overlap]
-    clashes = [c for c in errors if c.is_participant_clash]
+def _refuse_if_needed(checked: CheckedActivity, values: ActivityValues) -> None:
+    """Refuse broken rules; overlaps and participant clashes only while not settled."""
+    hard = [c for c in checked.conflicts if not (c.is_overlap or c.is_participant_clash)]
+    overlaps = [c for c in checked.conflicts if c.is_overlap]
+    clashes = [c for c in checked.conflicts if c.is_participant_clash]
     unsettled = clashes and values.participant_clash_choice is None
     if hard or (overlaps and not values.overlap_confirmed) or unsettled:
         raise ActivityRefused(hard + overlaps + clashes)
@@ -238,10 +279,7 @@ def _refuse_if_needed(errors: list[Conflict], values: ActivityValues) -> None:
 def _set_people(activity: Activity, values: ActivityValues, known: dict[str, Person]) -> None:
     """Link the typed speakers and moderators, creating people not known yet."""
     wanted: list[tuple[Person, PersonRole, int]] = []
-    for role, names in (
-        (PersonRole.SPEAKER, values.speakers),
-        (PersonRole.MODERATOR, values.moderators),
-    ):
+    for role, names in values.people_by_role():
         for position, name in enumerate(names):
             person = known.get(name.lower())
             if person is None:
@@ -261,39 +299,29 @@ def _set_people(activity: Activity, values: ActivityValues, known: dict[str, Per
             activity.people.append(ActivityPerson(person=person, role=role, position=position))
 
 
-def _apply(
-    activity: Activity,
-    values: ActivityValues,
-    room: Room | None,
-    starts_at: datetime,
-    ends_at: datetime,
-    known: dict[str, Person],
-) -> None:
+def _apply(activity: Activity, values: ActivityValues, checked: CheckedActivity) -> None:
+    """Write the checked values onto the activity."""
     activity.title = values.title.strip()
     activity.kind = values.kind
-    activity.room = room
-    activity.starts_at, activity.ends_at = starts_at, ends_at
-    activity.requires_enrolment = (
-        values.requires_enrolment
-        if values.requires_enrolment is not None
-        else values.kind.needs_enrolment
-    )
+    activity.room = checked.room
+    activity.starts_at, activity.ends_at = checked.starts_at, checked.ends_at
+    activity.requires_enrolment = values.needs_enrolment
     activity.description = values.description.strip()
     activity.language = values.language
     activity.published = values.published
     activity.cancelled = values.cancelled
     activity.overlap_confirmed = values.overlap_confirmed
-    _set_people(activity, values, known)
+    _set_people(activity, values, checked.known_people)
 
 
 def create_activity(event: Event, values: ActivityValues) -> Activity:
     """Add an activity to the programme, refusing it while it breaks a rule."""
-    room, starts_at, ends_at, capacity, known, errors = check_activity(event, None, values)
-    _refuse_if_needed(errors, values)
-    activity = Activity(event=event, capacity=capacity)
+    checked = check_activity(event, None, values)
+    _refuse_if_needed(checked, values)
+    activity = Activity(event=event, capacity=checked.capacity)
     db.session.add(activity)
-    _apply(activity, values, room, starts_at, ends_at, known)
-    activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
+    _apply(activity, values, checked)
+    activity.overlap_confirmed = values.overlap_confirmed and checked.has_overlaps
     event.programme_changed_at = utcnow()
     db.session.flush()
     _store_feed_entries(activity)
@@ -303,22 +331,22 @@ def create_activity(event: Event, values: ActivityValues) -> Activity:
 def update_activity(activity: Activity, values: ActivityValues) -> Activity:
     """Change an activity, refusing it while it breaks a rule; bump its revision if needed."""
     event = activity.event
-    room, starts_at, ends_at, capacity, known, errors = check_activity(event, activity, values)
-    _refuse_if_needed(errors, values)
+    checked = check_activity(event, activity, values)
+    _refuse_if_needed(checked, values)
     before = known_values(activity)
-    if capacity != activity.capacity:
+    if checked.capacity != activity.capacity:
         try:
-            change_capacity(activity, capacity)
+            change_capacity(activity, checked.capacity)
         except DomainError as error:
             refusal = Conflict(
                 ConflictKind.BELOW_SEATS_TAKEN, (activity.id,), "capacity", error.message
             )
             raise ActivityRefused([refusal]) from error
-        activity.capacity = capacity
-    _apply(activity, values, room, starts_at, ends_at, known)
+        activity.capacity = checked.capacity
+    _apply(activity, values, checked)
     change_notices.record_change(activity, before)  # flushes too, so room_id is current below
     settle_participant_clashes(activity, before, values.participant_clash_choice)
-    activity.overlap_confirmed = values.overlap_confirmed and any(c.is_overlap for c in errors)
+    activity.overlap_confirmed = values.overlap_confirmed and checked.has_overlaps
     # Here `before` holds what participants knew and `activity` what they will see now.
     if known_values(activity) != before:
         activity.revision = (activity.revision or 0) + 1

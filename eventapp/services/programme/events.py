@@ -54,23 +54,44 @@ class EventValues:
     per_network_limit: int | None = None
     published: bool = False
 
+    @property
+    def clean_slug(self) -> str:
+        """Return the slug as it is stored: trimmed and lower-case."""
+        return self.slug.strip().lower()
+
+    @property
+    def last_day(self) -> date:
+        """Return the event's last day; a one-day event ends on its first."""
+        return self.ends_on or self.starts_on
+
 
 def save_event(event: Event | None, values: EventValues) -> Event:
     """Create or update an event after checking its slug, zone, days and window."""
-    errors: list[tuple[str, str]] = []
-    slug = values.slug.strip().lower()
-    if slug in RESERVED_SLUGS or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
-        errors.append(
-            ("slug", _("Dieser Kurzname ist nicht möglich; bitte wählen Sie einen anderen."))
-        )
-    else:
-        taken = db.session.scalar(sa.select(Event.id).where(Event.slug == slug))
-        if taken is not None and (event is None or taken != event.id):
-            errors.append(("slug", _("Dieser Kurzname ist schon vergeben.")))
+    errors = event_value_errors(event, values)
+    if errors:
+        raise ValuesRefused(errors)
+    if event is None:
+        event = Event(slug=values.clean_slug)
+        db.session.add(event)
+    _apply_event(event, values)
+    if event.id is None:
+        event.capacity = values.capacity
+    elif values.capacity != event.capacity:
+        try:
+            change_event_capacity(event, values.capacity)
+        except DomainError as refused:
+            raise ValuesRefused([("capacity", refused.message)]) from refused
+    event.programme_changed_at = utcnow()
+    db.session.flush()
+    return event
+
+
+def event_value_errors(event: Event | None, values: EventValues) -> list[tuple[str, str]]:
+    """Return (field, message) for every typed value an event cannot take."""
+    errors = _slug_errors(event, values.clean_slug)
     if not is_valid_zone(values.timezone):
         errors.append(("timezone", _("Diese Zeitzone ist unbekannt (Beispiel: Europe/Berlin).")))
-    ends_on = values.ends_on or values.starts_on
-    if ends_on < values.starts_on:
+    if values.last_day < values.starts_on:
         errors.append(("ends_on", _("Der letzte Tag darf nicht vor dem ersten liegen.")))
     opens, closes = values.registration_opens_at, values.registration_closes_at
     if opens and closes and closes <= opens:
@@ -81,17 +102,28 @@ def save_event(event: Event | None, values: EventValues) -> Event:
         number = getattr(values, name)
         if number is not None and number < 0:
             errors.append((name, _("Die Zahl darf nicht negativ sein.")))
-    if errors:
-        raise ValuesRefused(errors)
-    if event is None:
-        event = Event(slug=slug)
-        db.session.add(event)
+    return errors
+
+
+def _slug_errors(event: Event | None, slug: str) -> list[tuple[str, str]]:
+    """Refuse a slug the site uses itself, one with odd characters, or one another event has."""
+    if slug in RESERVED_SLUGS or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+        return [("slug", _("Dieser Kurzname ist nicht möglich; bitte wählen Sie einen anderen."))]
+    taken = db.session.scalar(sa.select(Event.id).where(Event.slug == slug))
+    if taken is not None and (event is None or taken != event.id):
+        return [("slug", _("Dieser Kurzname ist schon vergeben."))]
+    return []
+
+
+def _apply_event(event: Event, values: EventValues) -> None:
+    """Write the checked values (all but the capacity) onto the event."""
     zone_name = values.timezone
-    event.slug = slug
+    opens, closes = values.registration_opens_at, values.registration_closes_at
+    event.slug = values.clean_slug
     event.title = values.title.strip()
     event.subtitle = values.subtitle.strip()
     event.description = values.description.strip()
-    event.starts_on, event.ends_on, event.timezone = values.starts_on, ends_on, zone_name
+    event.starts_on, event.ends_on, event.timezone = values.starts_on, values.last_day, zone_name
     event.venue, event.address = values.venue.strip(), values.address.strip()
     event.organiser_name = values.organiser_name.strip()
     event.contact_email = values.contact_email.strip()
@@ -103,17 +135,7 @@ def save_event(event: Event | None, values: EventValues) -> Event:
         from_local(closes.date(), closes.time(), zone_name) if closes else None
     )
     event.per_network_limit = values.per_network_limit
-    if event.id is None:
-        event.capacity = values.capacity
-    elif values.capacity != event.capacity:
-        try:
-            change_event_capacity(event, values.capacity)
-        except DomainError as refused:
-            raise ValuesRefused([("capacity", refused.message)]) from refused
     event.published = values.published
-    event.programme_changed_at = utcnow()
-    db.session.flush()
-    return event
 
 
 # --- Rooms ---------------------------------------------------------------------------------
