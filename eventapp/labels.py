@@ -31,10 +31,25 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.CANCELLED: _l("storniert"),
 }
 
+# A place in one activity stands as a registration for the day does, with the same words.
 ENROLMENT_STATUS_LABELS = {
-    EnrolmentStatus.CONFIRMED: _l("bestätigt"),
-    EnrolmentStatus.WAITLISTED: _l("Warteliste"),
-    EnrolmentStatus.CANCELLED: _l("storniert"),
+    EnrolmentStatus(status.value): label for status, label in REGISTRATION_STATUS_LABELS.items()
+}
+
+# What changed in an activity, as listed in the change-notice log.
+CHANGE_LABELS = {
+    "time": _l("Zeit"),
+    "room": _l("Raum"),
+    "cancelled": _l("Absage"),
+    "title": _l("Titel"),
+}
+
+# What a print job makes.
+PRINT_JOB_LABELS = {
+    "badges": _l("Namensschilder"),
+    "programme": _l("Programmheft"),
+    "sign_in_sheets": _l("Teilnehmerlisten"),
+    "door_signs": _l("Türschilder"),
 }
 
 # The 16 federal states; names are proper nouns and stay German in both languages.

@@ -6,6 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -155,7 +156,27 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class Event(TimestampMixin, db.Model):
+class SeatCount:
+    """Free places of something with an optional seat limit and a counter of seats taken."""
+
+    if TYPE_CHECKING:
+        capacity: int | None
+        seats_taken: int
+
+    @property
+    def seats_left(self) -> int | None:
+        """Return the free places, or None when there is no seat limit."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        """Tell whether every place is taken (new takers wait in line)."""
+        return self.seats_left == 0
+
+
+class Event(SeatCount, TimestampMixin, db.Model):
     """One Innovationstag (or any other event): its day(s), place and registration rules."""
 
     __tablename__ = "event"
@@ -285,7 +306,7 @@ class ActivityPerson(db.Model):
     person: Mapped[Person] = relationship(back_populates="appearances")
 
 
-class Activity(TimestampMixin, db.Model):
+class Activity(SeatCount, TimestampMixin, db.Model):
     """One item of the programme: a talk, workshop, exchange circle, ceremony or break."""
 
     __tablename__ = "activity"
@@ -345,13 +366,6 @@ class Activity(TimestampMixin, db.Model):
     def moderators(self) -> list[Person]:
         """Return the moderators in their order."""
         return [p.person for p in self.people if p.role == PersonRole.MODERATOR]
-
-    @property
-    def seats_left(self) -> int | None:
-        """Return free seats, or None when the activity has no seat limit."""
-        if self.capacity is None:
-            return None
-        return max(self.capacity - self.seats_taken, 0)
 
     @property
     def duration_minutes(self) -> int:

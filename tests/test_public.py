@@ -171,3 +171,19 @@ def test_event_page_in_english(client: FlaskClient, app: Flask) -> None:
     text = client.get("/testtag/").get_data(as_text=True)
     assert '<h2 id="programme-title">Programme</h2>' in text
     assert "Break" in text
+
+
+def test_event_page_counts_the_days_free_places(client: FlaskClient, app: Flask) -> None:
+    with app.app_context():
+        open_day = make_event("offen", capacity=10, seats_taken=3)
+        full_day = make_event("voll", capacity=5, seats_taken=5)
+        unlimited = make_event("frei")
+        assert (open_day.seats_left, open_day.is_full) == (7, False)
+        assert (full_day.seats_left, full_day.is_full) == (0, True)
+        assert (unlimited.seats_left, unlimited.is_full) == (None, False)
+        db.session.commit()
+    assert "Noch 7 Plätze frei." in client.get("/offen/").text
+    assert "Ausgebucht – Sie können sich" in client.get("/voll/").text
+    assert "Die Veranstaltung ist ausgebucht." in client.get("/voll/anmeldung").text
+    page = client.get("/frei/").text
+    assert "frei." not in page and "Ausgebucht" not in page

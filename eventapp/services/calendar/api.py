@@ -31,7 +31,6 @@ def event_data(event: Event) -> dict[str, Any]:
     """Describe an event with links to its programme, feeds and exports."""
     slug = event.slug
     api = api_url("event", slug=slug)
-    seats_left = None if event.capacity is None else max(event.capacity - event.seats_taken, 0)
     return {
         "slug": event.slug,
         "title": event.title,
@@ -45,7 +44,7 @@ def event_data(event: Event) -> dict[str, Any]:
         "registration_opens_at": iso(event.registration_opens_at, event.timezone),
         "registration_closes_at": iso(event.registration_closes_at, event.timezone),
         "capacity": event.capacity,
-        "seats_left": seats_left,
+        "seats_left": event.seats_left,
         "programme_changed_at": iso(event.programme_changed_at, event.timezone),
         "links": {
             "self": api,
