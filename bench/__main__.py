@@ -49,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         print(f"running {name} …", file=sys.stderr, flush=True)
         module = importlib.import_module(f"bench.{name}")
-        rows = module.run()
+        result = module.run()
         print(f"  {name} took {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        tables.append(f"== {name.removeprefix('bench_')} ==\n{format_table(rows)}")
+        # A benchmark returns its rows, or several tables by title.
+        titled = result if isinstance(result, dict) else {"": result}
+        for title, rows in titled.items():
+            heading = name.removeprefix("bench_") + (f": {title}" if title else "")
+            tables.append(f"== {heading} ==\n{format_table(rows)}")
     print("\n\n".join(tables))
     return 0
 

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import requests
+from bench.serving import (
+    free_port,
+    gunicorn,
+    mail_process,
+    pending_mail,
+    server_cpu_seconds,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["free_port", "gunicorn", "mail_process", "pending_mail", "server_cpu_seconds"]
+
 # For the burst with mail sent by its own process (the production setup) on this 2-core machine.
 TARGET_PER_S = 150
 TARGET_P95_MS = 250
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 @dataclass
@@ -36,81 +38,6 @@ class Attempt:
     status: int
     seconds: float
     location: str
-
-
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def gunicorn(
-    database_url: str, instance: Path, workers: int = 4, extra_env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """Serve the app with gunicorn on a free port (CSRF off, rate limit raised); yield its URL."""
-    port = free_port()
-    env = os.environ | {
-        "EVENTAPP_DATABASE_URL": database_url,
-        "EVENTAPP_INSTANCE_PATH": str(instance),
-        "EVENTAPP_SECRET_KEY": "load-test-secret",
-        "EVENTAPP_WTF_CSRF_ENABLED": "0",
-        "EVENTAPP_RATELIMIT_ENABLED": "1",
-        "EVENTAPP_REGISTER_RATE_LIMIT": "100000 per minute",
-        "EVENTAPP_MAIL_BACKEND": "file",
-        "EVENTAPP_MAIL_FILE_DIR": str(instance / "mail"),
-    }
-    env.pop("EVENTAPP_TEST_DATABASE_URL", None)
-    env |= extra_env or {}
-    log = open(instance / "gunicorn.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            str(GUNICORN),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-            "--pid",
-            str(instance / "gunicorn.pid"),
-            "--logger-class",
-            "eventapp.log_redaction.RedactingLogger",
-            "--access-logfile",
-            str(instance / "access.log"),
-            "eventapp:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError((instance / "gunicorn.log").read_text(errors="replace"))
-            try:
-                requests.get(url + "/", timeout=30)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        # Let every worker import the app before the burst starts.
-        with ThreadPoolExecutor(max_workers=workers * 2) as pool:
-            list(pool.map(lambda _: requests.get(url + "/", timeout=30), range(workers * 4)))
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def registration_form(index: int, slot_key: str, activity_id: int) -> dict[str, str]:
@@ -190,8 +117,12 @@ def burst(
         return list(pool.map(one, range(start, start + count)))
 
 
-def prepare(database_url: str, instance: Path, capacity: int) -> list[tuple[str, int]]:
+def prepare(
+    database_url: str, instance: Path, capacity: int, *, networks: bool = False
+) -> list[tuple[str, int]]:
     """Create the schema, the burst's event with one workshop and a warm-up event like it.
+
+    With networks, the directory of networks the form offers is loaded as in the demo.
 
     Returns (slug, workshop id) of the burst's event, then of the warm-up event.
     """
@@ -209,6 +140,11 @@ def prepare(database_url: str, instance: Path, capacity: int) -> list[tuple[str,
     with app.app_context():
         db.drop_all()
         db.create_all()
+        if networks:
+            from eventapp.demo.event import seed_networks
+
+            seed_networks()
+            db.session.commit()
         day = date(2026, 6, 10)
         for slug, title in (("bench", "Lasttest"), ("aufwaermen", "Aufwärmen")):
             event = Event(slug=slug, title=title, starts_on=day, ends_on=day, published=True)
@@ -252,61 +188,6 @@ def count_overbooked(database_url: str, activity_id: int) -> dict[str, int]:
         "waitlisted": int(rows.get("waitlisted", 0)),
         "overbooked": max(confirmed - capacity, 0),
     }
-
-
-def server_cpu_seconds(pid: int) -> float:
-    """Return the CPU time used so far by a process and its children (Linux /proc)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid, *(int(p) for p in children.read_text().split())] if children.exists() else [pid]
-    for one in pids:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-@contextmanager
-def mail_process(database_url: str, instance: Path) -> Iterator[int]:
-    """Run `eventapp worker` beside the server, as `make serve` and production do."""
-    env = os.environ | {
-        "EVENTAPP_DATABASE_URL": database_url,
-        "EVENTAPP_INSTANCE_PATH": str(instance),
-        "EVENTAPP_SECRET_KEY": "load-test-secret",
-        "EVENTAPP_MAIL_BACKEND": "file",
-        "EVENTAPP_MAIL_FILE_DIR": str(instance / "mail"),
-    }
-    log = open(instance / "worker.log", "wb")  # noqa: SIM115
-    command = [str(GUNICORN.with_name("eventapp")), "worker"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def pending_mail(database_url: str) -> int:
-    """Count the mails still waiting in the outbox."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.execute(
-            sa.text("SELECT count(*) FROM outbox_mail WHERE status = 'pending'")
-        ).scalar_one()
-    engine.dispose()
-    return int(count)
 
 
 def measure(
@@ -391,8 +272,15 @@ def judge(row: dict[str, Any], with_speed_target: bool) -> dict[str, Any]:
     return row
 
 
-def run() -> list[dict[str, Any]]:
-    """Benchmark a burst of 500 registrations on SQLite (and PostgreSQL when configured)."""
+def run() -> dict[str, list[dict[str, Any]]]:
+    """Run eventapp beside the floor through the real form, then the POST-only bursts.
+
+    The bursts post 500 registrations straight (CSRF off, no form page) on SQLite, and on
+    PostgreSQL when configured.
+    """
+    from bench.beside_floor import run_registrations
+
+    tables = run_registrations()
     rows = []
     variants = [
         {"mail": "process", "follow": False},
@@ -406,10 +294,10 @@ def run() -> list[dict[str, Any]]:
     postgres = os.environ.get("EVENTAPP_BENCH_DATABASE_URL")
     if postgres:
         rows.append(judge(measure(postgres, "PostgreSQL"), True))
-    return rows
+    return tables | {"POST-only bursts (CSRF off)": rows}
 
 
 if __name__ == "__main__":
-    from bench.__main__ import format_table
+    from bench.__main__ import main
 
-    print(format_table(run()))
+    raise SystemExit(main(["registrations"]))
