@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from jinja2 import DictLoader
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 FEDERAL_STATES = [
@@ -83,7 +84,8 @@ class FloorRegistrationForm(FlaskForm):
     """Twelve fields, labelled as in eventapp's registration form."""
 
     salutation = SelectField(
-        "Anrede", choices=[("", "keine Angabe"), ("Frau", "Frau"), ("Herr", "Herr")]
+        "Anrede",
+        choices=[SelectChoice("", "keine Angabe"), SelectChoice("Frau"), SelectChoice("Herr")],
     )
     title = StringField("Titel", validators=[Optional(), Length(max=60)])
     first_name = StringField("Vorname", validators=[DataRequired(), Length(max=100)])
@@ -91,15 +93,22 @@ class FloorRegistrationForm(FlaskForm):
     organisation = StringField("Organisation", validators=[DataRequired(), Length(max=200)])
     state = SelectField(
         "Bundesland",
-        choices=[("", "Bitte wählen"), *((s, s) for s in FEDERAL_STATES)],
+        choices=[SelectChoice("", "Bitte wählen"), *(SelectChoice(s) for s in FEDERAL_STATES)],
         validators=[DataRequired()],
     )
     email = EmailField("E-Mail-Adresse", validators=[DataRequired(), Length(max=254), Email()])
     role = SelectField(
         "Ich nehme teil als",
-        choices=[("participant", "Teilnehmer/in"), ("speaker", "Referent/in"), ("press", "Presse")],
+        choices=[
+            SelectChoice("participant", "Teilnehmer/in"),
+            SelectChoice("speaker", "Referent/in"),
+            SelectChoice("press", "Presse"),
+        ],
     )
-    language = SelectField("Sprache für E-Mails", choices=[("de", "Deutsch"), ("en", "English")])
+    language = SelectField(
+        "Sprache für E-Mails",
+        choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English")],
+    )
     accessibility_needs = TextAreaField(
         "Barrierefreiheit: Was brauchen Sie?", validators=[Optional(), Length(max=1000)]
     )
