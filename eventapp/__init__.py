@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_url_converters(app)
     register_extensions(app)
     register_background_work(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_checks(app)
@@ -170,6 +171,13 @@ def register_background_work(app: Flask) -> None:
     task_queue.init_app(app)
     queueing.install_session_hooks(Session)
     register_renderers()
+
+
+def register_security_headers(app: Flask) -> None:
+    """Send the Content-Security-Policy and its companion headers with every response."""
+    from eventapp import security_headers
+
+    security_headers.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

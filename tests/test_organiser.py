@@ -288,7 +288,7 @@ def test_activity_edit_cancel_and_grid_marks_it(staff_client: FlaskClient, app: 
     )
     assert "ABGESAGT" in grid
     assert "all-rooms" in grid
-    assert "grid-column: 2 / -1" in grid
+    assert "across-rooms" in grid
 
 
 def test_timetable_lists_conflicts_above_grid(staff_client: FlaskClient, app: Flask) -> None:

@@ -91,7 +91,7 @@ def test_event_page_shows_published_programme(client: FlaskClient, app: Flask) -
     assert "Abgesagt" in text
     # The list is the base structure: one heading per start time.
     assert text.count('class="pg-time-col" id="slot-') == 3 + 0
-    assert "grid-column: 2 / -1" in text  # the break spans all rooms
+    assert "across-rooms" in text  # the break spans all rooms
 
 
 def test_event_page_full_activity_says_waiting_list(client: FlaskClient, app: Flask) -> None:
