@@ -240,3 +240,24 @@ def test_wrong_method_and_unknown_path_answer_json(client: FlaskClient) -> None:
     unknown = client.get("/api/v1/gibt-es-nicht")
     assert unknown.status_code == 404
     assert unknown.get_json()["error"]["status"] == 404
+
+
+def test_wrong_method_names_the_allowed_ones(client: FlaskClient) -> None:
+    wrong_method = client.post("/api/v1/events")
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_answers_carry_an_etag_and_repeat_as_304(client: FlaskClient, ctx: Flask) -> None:
+    build()
+    first = client.get("/api/v1/events/innovationstag-2026/activities")
+    etag = first.headers["ETag"]
+    again = client.get(
+        "/api/v1/events/innovationstag-2026/activities", headers={"If-None-Match": etag}
+    )
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    other = client.get("/api/v1/events/innovationstag-2026/activities?page=2&per_page=1")
+    assert other.headers["ETag"] != etag
+    changed = client.get("/api/v1/networks", headers={"If-None-Match": etag})
+    assert changed.status_code == 200

@@ -20,6 +20,14 @@ def test_unknown_event_slug_is_a_readable_404(client: FlaskClient) -> None:
     assert "Traceback" not in text
 
 
+def test_wrong_method_is_a_readable_405_naming_the_allowed_ones(client: FlaskClient) -> None:
+    response = client.delete("/organisation/anmelden")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert "Methode nicht erlaubt" in response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_form_without_csrf_token_is_a_readable_400(client: FlaskClient, app: Flask) -> None:
     with app.app_context():

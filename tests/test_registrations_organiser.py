@@ -193,6 +193,7 @@ def test_csv_export_umlauts_and_formula_neutralised(
     staff_client: FlaskClient, filled: dict
 ) -> None:
     response = staff_client.get(base(filled) + "/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     body = response.get_data()
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))

@@ -50,7 +50,9 @@ def api_error(error: ApiError) -> Response:
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response:
-    return error_response(error.code or 500, error.name)
+    response = error_response(error.code or 500, error.name)
+    response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+    return response
 
 
 def published_event_or_json_404(slug: str) -> Event:
@@ -115,9 +117,16 @@ def page_args() -> tuple[int, int]:
 
 @bp.after_request
 def no_cookies_cache(response: Response) -> Response:
-    """Let anyone read the API from other sites; answers may be cached for a minute."""
+    """Let anyone read the API from other sites; answers may be cached for a minute.
+
+    Every answer carries an ETag of its body; a client sending it back in If-None-Match gets
+    an empty 304 instead of the body again.
+    """
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers.setdefault("Cache-Control", "public, max-age=60")
+    if response.status_code == 200 and request.method in {"GET", "HEAD"}:
+        response.add_etag()
+        response.make_conditional(request)
     return response
 
 

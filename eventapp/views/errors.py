@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from eventapp.database import DatabaseBusy, is_lock_timeout, is_retryable
@@ -13,16 +14,24 @@ from eventapp.extensions import db
 from eventapp.views.api import error_response
 
 
-def error_page(status: int, title: str, message: str) -> tuple[str, int]:
-    """Render the shared error template with a status code."""
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+def error_page(
+    status: int, title: str, message: str, headers: Headers | None = None
+) -> tuple[str, int, Headers]:
+    """Render the shared error template with a status code (and the error's own headers)."""
+    page = render_template("errors/error.html", status=status, title=title, message=message)
+    return page, status, headers or Headers()
+
+
+def error_headers(error: HTTPException) -> Headers:
+    """Return the headers an HTTP error brings along (Allow on 405, Retry-After), not its type."""
+    return Headers([(k, v) for k, v in error.get_headers() if k.lower() != "content-type"])
 
 
 def register(app: Flask) -> None:
     """Install the handlers on the app."""
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[str, int, Headers]:
         return error_page(
             400,
             _("Formular abgelaufen"),
@@ -34,7 +43,7 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(OperationalError)
-    def database_error(error: OperationalError) -> tuple[str, int]:
+    def database_error(error: OperationalError) -> tuple[str, int, Headers]:
         db.session.rollback()
         if not (is_lock_timeout(error) or is_retryable(error)):
             raise error
@@ -53,12 +62,14 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int, Headers] | HTTPException | Response:
         status = error.code or 500
         if status < 400:
             return error
         if request.path.startswith("/api/"):
-            return error_response(status, error.name)  # type: ignore[return-value]
+            response = error_response(status, error.name)
+            response.headers.extend(error_headers(error))
+            return response
         titles = {
             400: _("Ungültige Anfrage"),
             403: _("Kein Zugriff"),
@@ -86,10 +97,11 @@ def register(app: Flask) -> None:
             status,
             titles.get(status, error.name),
             messages.get(status, error.description or ""),
+            error_headers(error),
         )
 
     @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[str, int]:
+    def server_error(error: Exception) -> tuple[str, int, Headers]:
         db.session.rollback()
         return error_page(
             500,

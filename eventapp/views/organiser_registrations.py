@@ -92,11 +92,11 @@ def export(event_id: int, kind: str) -> ResponseReturnValue:
         abort(404)
     rows = lists.export_rows(event, lists.search(event, read_filter()))
     if kind == "csv":
-        body, mimetype = lists.to_csv(rows), "text/csv; charset=utf-8"
+        body, content_type = lists.to_csv(rows), "text/csv; charset=utf-8"
     else:
         body = lists.to_xlsx(rows, _("Anmeldungen"))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{event.slug}-anmeldungen.{kind}"'
     )
