@@ -27,8 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "",
     # When the rate-limit storage fails, let the request through (and log) instead of an error.
     "RATELIMIT_SWALLOW_ERRORS": True,
-    # Login attempts allowed per client address.
-    "LOGIN_RATE_LIMIT": "10 per minute",
+    # Failed logins allowed per client address and per account within a moving window.
+    "LOGIN_RATE_LIMIT": "10 per 10 minutes",
     # Registrations allowed per client address (load tests raise it).
     "REGISTER_RATE_LIMIT": "20 per minute",
     # Whether rate limits apply at all.

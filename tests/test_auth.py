@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -91,3 +94,104 @@ def test_repeated_failed_logins_are_slowed_down(client: FlaskClient) -> None:
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3] == 429
     assert "Zu viele Versuche" in login(client, "x@example.org", "wrong").get_data(as_text=True)
+
+
+LIMITED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per 10 minutes"}
+
+
+def attempt(client: FlaskClient, email: str, password: str, address: str = "10.0.0.1") -> Any:
+    """Post the login form from a client address."""
+    return client.post(
+        "/organisation/anmelden",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+def test_successful_logins_do_not_count_towards_the_limit(client: FlaskClient, app: Flask) -> None:
+    with app.app_context():
+        make_organiser("staff@example.org", "right-password")
+        db.session.commit()
+    for _ in range(5):
+        assert attempt(client, "staff@example.org", "right-password").status_code == 302
+        client.post("/organisation/abmelden")
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+def test_failed_logins_are_limited_per_account_from_any_address(
+    client: FlaskClient, app: Flask
+) -> None:
+    with app.app_context():
+        make_organiser("staff@example.org", "right-password")
+        make_organiser("other@example.org", "other-password")
+        db.session.commit()
+    statuses = [
+        attempt(client, "staff@example.org", "wrong", f"10.0.0.{n}").status_code for n in range(3)
+    ]
+    assert statuses == [401, 401, 401]
+    # Blocked from a fresh address too, and even with the right password …
+    blocked = attempt(client, "Staff@Example.org", "right-password", "10.0.0.99")
+    assert blocked.status_code == 429
+    assert blocked.headers["Retry-After"] == "600"
+    assert "falschen Anmeldeversuchen" in blocked.get_data(as_text=True)
+    # … while another account from another address logs in as usual.
+    assert attempt(client, "other@example.org", "other-password", "10.0.1.1").status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+def test_failed_logins_are_limited_per_address_across_accounts(
+    client: FlaskClient, app: Flask
+) -> None:
+    with app.app_context():
+        make_organiser("staff@example.org", "right-password")
+        db.session.commit()
+    for n in range(3):
+        assert attempt(client, f"guess{n}@example.org", "wrong").status_code == 401
+    assert attempt(client, "staff@example.org", "right-password").status_code == 429
+    assert attempt(client, "staff@example.org", "right-password", "10.0.0.2").status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+def test_limit_page_speaks_the_visitors_language(client: FlaskClient) -> None:
+    client.get("/sprache/en")
+    for _ in range(3):
+        attempt(client, "x@example.org", "wrong")
+    response = attempt(client, "x@example.org", "wrong")
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert '<html lang="en">' in text
+    assert "10 minutes" in text
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_login_replaces_the_session_and_its_form_token(client: FlaskClient, app: Flask) -> None:
+    with app.app_context():
+        make_organiser("staff@example.org", "right-password")
+        db.session.commit()
+    page = client.get("/organisation/anmelden").get_data(as_text=True)
+    planted = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert planted is not None
+    old_token = planted.group(1)
+    before = client.get_cookie("session")
+    assert before is not None
+    response = client.post(
+        "/organisation/anmelden",
+        data={"email": "staff@example.org", "password": "right-password", "csrf_token": old_token},
+    )
+    assert response.status_code == 302
+    # The token of the session from before the login is refused afterwards …
+    assert client.post("/organisation/abmelden", data={"csrf_token": old_token}).status_code == 400
+    assert client.get("/organisation/").status_code == 200
+    # … and the session that was planted logs nobody in.
+    other = app.test_client()
+    other.set_cookie("session", before.value)
+    assert other.get("/organisation/").status_code == 302
+    # The page's new token works.
+    fresh = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/organisation/").get_data(as_text=True)
+    )
+    assert fresh is not None and fresh.group(1) != old_token
+    logout = client.post("/organisation/abmelden", data={"csrf_token": fresh.group(1)})
+    assert logout.status_code == 302
+    assert client.get("/organisation/").status_code == 302

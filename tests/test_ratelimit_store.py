@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -49,3 +50,19 @@ def test_app_keeps_its_counters_in_the_instance_folder(app: Flask) -> None:
     assert app.config["RATELIMIT_STORAGE_URI"] == (
         f"{SCHEME}://{Path(app.instance_path) / 'ratelimits.sqlite3'}"
     )
+
+
+def test_moving_window_counts_entries_of_the_last_period(tmp_path: Path) -> None:
+    from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter
+
+    window = MovingWindowRateLimiter(store(tmp_path / "limits.sqlite3"))
+    limit = RateLimitItemPerSecond(2, 1)
+    assert window.test(limit, "login")
+    assert window.hit(limit, "login") and window.hit(limit, "login")
+    assert not window.test(limit, "login")
+    assert not window.hit(limit, "login")  # refused hits do not count
+    assert window.test(limit, "other")
+    time.sleep(1.05)
+    assert window.test(limit, "login")
+    assert window.hit(limit, "login")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -13,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -21,10 +23,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.datastructures import Headers
 
+from eventapp import login_throttle
 from eventapp.database import write_unit
-from eventapp.extensions import db, limiter
+from eventapp.extensions import client_address, db
 from eventapp.forms import LoginForm
 from eventapp.models import Organiser, OrganiserRole
 from eventapp.timezones import utcnow
@@ -51,22 +56,53 @@ def role_required(role: OrganiserRole) -> Callable[[F], F]:
     return decorator
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def start_fresh_session() -> None:
+    """Drop everything a session held before login (its form token too), keeping the language.
+
+    A session cookie planted before login (session fixation) then carries no token that is
+    valid afterwards.
+    """
+    language = session.get("lang")
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    if language:
+        session["lang"] = language
+
+
+def too_many_attempts() -> ResponseReturnValue:
+    """Answer 429 with a page saying how long to wait."""
+    from eventapp.views.errors import error_page  # errors -> api -> exports import this module
+
+    wait = login_throttle.retry_after_seconds()
+    minutes = max(math.ceil(wait / 60), 1)
+    title, message = (
+        _("Zu viele Versuche"),
+        ngettext(
+            "Nach mehreren falschen Anmeldeversuchen ist die Anmeldung kurz gesperrt. Bitte "
+            "versuchen Sie es in %(num)s Minute noch einmal.",
+            "Nach mehreren falschen Anmeldeversuchen ist die Anmeldung kurz gesperrt. Bitte "
+            "versuchen Sie es in %(num)s Minuten noch einmal.",
+            minutes,
+        ),
+    )
+    return error_page(429, title, message, Headers({"Retry-After": str(wait)}))
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
-    """Show the login form and log an organiser in."""
+    """Show the login form and log an organiser in (failed attempts are limited)."""
     if current_user.is_authenticated:
         return redirect(url_for("organiser.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        address = client_address()
+        if login_throttle.is_blocked(address, email):
+            return too_many_attempts()
         organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email))
         if organiser and organiser.active and organiser.check_password(form.password.data):
             write_unit(lambda: _record_login(organiser))
+            start_fresh_session()
             login_user(organiser)
             flash(_("Sie sind angemeldet."), "success")
             fallback = (
@@ -75,6 +111,7 @@ def login() -> ResponseReturnValue:
                 else url_for("checkin.home")
             )
             return redirect(safe_next(request.args.get("next"), fallback))
+        login_throttle.record_failure(address, email)
         form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
         return render_template("auth/login.html", form=form), 401
     status = 400 if form.errors else 200
