@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request, session
 from flask_login import AnonymousUserMixin
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventapp import config as settings
 from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate, task_queue
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    trust_proxies(app)
     register_logging(app)
     register_url_converters(app)
     register_extensions(app)
@@ -59,6 +61,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         "SQLALCHEMY_ENGINE_OPTIONS",
         engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config),
     )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, take the client's address, scheme and host from them."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
 
 def instance_secret_key(instance: Path) -> str:

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "REGISTER_RATE_LIMIT": "20 per minute",
     # Whether rate limits apply at all.
     "RATELIMIT_ENABLED": True,
+    # Proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto/-Host are believed.
+    "TRUSTED_PROXIES": 0,
     # Cookies only over HTTPS; switch on behind TLS.
     "SESSION_COOKIE_SECURE": False,
     # Session cookie is not readable from scripts.
@@ -98,6 +100,7 @@ INT_KEYS = {
     "WORKER_THREADS",
     "PRINT_FILE_DAYS",
     "MAX_CONTENT_LENGTH",
+    "TRUSTED_PROXIES",
 }
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
