@@ -72,6 +72,14 @@ def trust_proxies(app: Flask) -> None:
         )
 
 
+def register_logging(app: Flask) -> None:
+    """Keep private-link tokens out of the access log and Flask's own error reports."""
+    from eventapp import log_redaction
+
+    log_redaction.install_werkzeug_filter()
+    log_redaction.install_filter(app.logger)
+
+
 def instance_secret_key(instance: Path) -> str:
     """Read the secret key from instance/secret_key, generating it on first start."""
     path = instance / "secret_key"
@@ -163,13 +171,6 @@ def register_extensions(app: Flask) -> None:
     def _end_read_only_requests(_error: BaseException | None) -> None:
         # Back to the default, so work after the request in this thread (tests, CLI) may write.
         write_intent.set(True)
-
-
-def register_logging(app: Flask) -> None:
-    """Keep manage-link tokens (they travel in the path) out of the server's log."""
-    from eventapp.log_redaction import install_werkzeug_filter
-
-    install_werkzeug_filter()
 
 
 def register_background_work(app: Flask) -> None:

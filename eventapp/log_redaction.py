@@ -26,18 +26,26 @@ class RedactingLogger(Logger):
 
 
 class RedactingFilter(logging.Filter):
-    """Logging filter for the development server's request lines."""
+    """Logging filter for request lines and error reports (with their traceback text)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+def install_filter(logger: logging.Logger) -> None:
+    """Redact tokens in everything the logger writes (once per logger)."""
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
 
 
 def install_werkzeug_filter() -> None:
     """Redact tokens in the development server's access log (once per process)."""
-    werkzeug_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactingFilter) for f in werkzeug_log.filters):
-        werkzeug_log.addFilter(RedactingFilter())
+    install_filter(logging.getLogger("werkzeug"))
