@@ -12,7 +12,16 @@ from flask_login import AnonymousUserMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventapp import config as settings
-from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate, task_queue
+from eventapp.extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    session_identifier,
+    task_queue,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -143,6 +152,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.anonymous_user = Anonymous
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    login_manager._session_identifier_generator = session_identifier
 
     from flask_babel import lazy_gettext
 
@@ -216,6 +226,9 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.views import accessibility
 
     app.register_blueprint(accessibility.bp)
+    from eventapp.views import audit
+
+    app.register_blueprint(audit.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -33,6 +35,13 @@ class Base(DeclarativeBase):
 def client_address() -> str:
     """Return the client's address as the rate-limit key."""
     return get_remote_address() or request.remote_addr or "unknown"
+
+
+def session_identifier() -> str:
+    """Fingerprint a login session by client address and browser, as Flask-Login's own does,
+    but with the address the app trusts (Flask-Login's would believe any X-Forwarded-For)."""
+    seen = f"{client_address()}|{request.headers.get('User-Agent', '')}"
+    return hashlib.sha512(seen.encode("utf-8")).hexdigest()
 
 
 db = SQLAlchemy(model_class=Base)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from eventapp.models import (
     EnrolmentStatus,
+    ExportKind,
     OrganiserRole,
     ParticipantRole,
     RegistrationStatus,
@@ -50,6 +51,16 @@ PRINT_JOB_LABELS = {
     "programme": _l("Programmheft"),
     "sign_in_sheets": _l("Teilnehmerlisten"),
     "door_signs": _l("Türschilder"),
+}
+
+EXPORT_KIND_LABELS = {
+    ExportKind.REGISTRATIONS_CSV: _l("Anmeldeliste (CSV)"),
+    ExportKind.REGISTRATIONS_XLSX: _l("Anmeldeliste (Excel)"),
+    ExportKind.BADGES: _l("Namensschilder (PDF)"),
+    ExportKind.PROGRAMME: _l("Programmheft (PDF)"),
+    ExportKind.SIGN_IN_SHEETS: _l("Teilnehmerlisten zum Unterschreiben (PDF)"),
+    ExportKind.DOOR_SIGNS: _l("Türschilder (PDF)"),
+    ExportKind.SINGLE_BADGE: _l("Einzelnes Namensschild am Einlass (PDF)"),
 }
 
 # The 16 federal states; names are proper nouns and stay German in both languages.

@@ -732,3 +732,42 @@ class AccessibilityFeedback(TimestampMixin, db.Model):
     # For an answer; empty when the sender wants none.
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     language: Mapped[str] = mapped_column(sa.String(5), default="de")
+
+
+class ExportKind(enum.StrEnum):
+    """What an organiser took away with personal data in it."""
+
+    REGISTRATIONS_CSV = "registrations_csv"
+    REGISTRATIONS_XLSX = "registrations_xlsx"
+    BADGES = "badges"
+    PROGRAMME = "programme"
+    SIGN_IN_SHEETS = "sign_in_sheets"
+    DOOR_SIGNS = "door_signs"
+    SINGLE_BADGE = "single_badge"
+
+
+class ExportLog(db.Model):
+    """One export by an organiser (list, spreadsheet, print file): who, when, from where, what."""
+
+    __tablename__ = "export_log"
+    __table_args__ = (sa.Index("ix_export_log_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    organiser_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+    # Kept as it was at the time, so the entry still says who when the account is gone.
+    organiser_email: Mapped[str] = mapped_column(sa.String(254))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id", ondelete="SET NULL"))
+    # The client's address (the real one behind TRUSTED_PROXIES).
+    client_address: Mapped[str] = mapped_column(sa.String(64))
+    # An ExportKind value; a plain string so a new kind needs no schema change.
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    # How many people (rows, badges) the export held, when known.
+    row_count: Mapped[int | None] = mapped_column(sa.Integer)
+    # The filter or print job behind it, e.g. "q=müller&status=confirmed" or "job 12".
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    organiser: Mapped[Organiser | None] = relationship()
+    event: Mapped[Event | None] = relationship()

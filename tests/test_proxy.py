@@ -37,6 +37,12 @@ def fail_login(client: FlaskClient, email: str, forwarded_for: str) -> int:
     return response.status_code
 
 
+def listen_to_access_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Capture the development server's request lines (a migration run may have muted them)."""
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="werkzeug")
+
+
 def test_setting_is_read_from_the_environment_as_a_number() -> None:
     assert from_environment({"EVENTAPP_TRUSTED_PROXIES": "2"}) == {"TRUSTED_PROXIES": 2}
 
@@ -71,9 +77,9 @@ def test_spoofed_forwarded_for_does_not_escape_the_limit(client: FlaskClient) ->
 
 @pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
 def test_access_log_names_the_real_client(
-    live_server: Any, caplog: pytest.LogCaptureFixture
+    live_server: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO, logger="werkzeug")
+    listen_to_access_log(caplog, monkeypatch)
     forwarded = urllib.request.Request(f"{live_server.url}/", headers=FORWARDED)
     with urllib.request.urlopen(forwarded, timeout=10) as response:
         assert response.status == 200
@@ -82,9 +88,9 @@ def test_access_log_names_the_real_client(
 
 
 def test_access_log_ignores_a_spoofed_client(
-    live_server: Any, caplog: pytest.LogCaptureFixture
+    live_server: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO, logger="werkzeug")
+    listen_to_access_log(caplog, monkeypatch)
     forwarded = urllib.request.Request(f"{live_server.url}/", headers=FORWARDED)
     with urllib.request.urlopen(forwarded, timeout=10) as response:
         assert response.status == 200

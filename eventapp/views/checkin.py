@@ -26,12 +26,20 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from eventapp.checkin_forms import DeskNameForm, ScanForm, WalkInForm
-from eventapp.database import DatabaseBusy, write_unit
-from eventapp.extensions import db
-from eventapp.models import Event, OrganiserRole, ParticipantRole, PrintJob, PrintJobStatus
+from eventapp.database import DatabaseBusy, end_read_phase, write_unit
+from eventapp.extensions import client_address, db
+from eventapp.models import (
+    Event,
+    ExportKind,
+    OrganiserRole,
+    ParticipantRole,
+    PrintJob,
+    PrintJobStatus,
+)
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
+from eventapp.services.audit import export_log
 from eventapp.services.checkin import desk as badge_desk
 from eventapp.services.checkin import walk_in
 from eventapp.services.checkin.desk import DeskAnswer, ScanOutcome
@@ -349,11 +357,23 @@ def badge_file(event_id: int, job_id: int) -> ResponseReturnValue:
     stored = print_jobs.job_file(job) if job.status == PrintJobStatus.DONE else None
     if stored is None:
         abort(404)
+    name = f"namensschild-{job.id}.pdf"
+    end_read_phase(db.session)
+    write_unit(
+        lambda: export_log.record_export(
+            current_user._get_current_object(),
+            ExportKind.SINGLE_BADGE,
+            client_address(),
+            event,
+            row_count=1,
+            detail=name,
+        )
+    )
     return send_file(
         io.BytesIO(stored.content),
         mimetype="application/pdf",
         as_attachment=False,
-        download_name=f"namensschild-{job.id}.pdf",
+        download_name=name,
         last_modified=stored.created_at,
     )
 

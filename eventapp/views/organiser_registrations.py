@@ -6,16 +6,18 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from eventapp.database import write_unit
-from eventapp.extensions import db
+from eventapp.database import end_read_phase, write_unit
+from eventapp.extensions import client_address, db
 from eventapp.forms import Form, OrganiserRegistrationForm
 from eventapp.labels import FEDERAL_STATES
 from eventapp.models import (
     Activity,
     Enrolment,
     Event,
+    ExportKind,
     Network,
     OrganiserRole,
     ParticipantRole,
@@ -25,6 +27,7 @@ from eventapp.models import (
 from eventapp.organiser_forms import OrganiserCancelForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
+from eventapp.services.audit import export_log
 from eventapp.services.registration import cancellation, lists
 from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
@@ -86,16 +89,28 @@ def index(event_id: int) -> ResponseReturnValue:
 @bp.route("/export.<kind>")
 @role_required(OrganiserRole.STAFF)
 def export(event_id: int, kind: str) -> ResponseReturnValue:
-    """Download the (filtered) registrations as CSV or XLSX."""
+    """Download the (filtered) registrations as CSV or XLSX; the export log keeps a note of it."""
     event = event_or_404(event_id)
     if kind not in {"csv", "xlsx"}:
         abort(404)
-    rows = lists.export_rows(event, lists.search(event, read_filter()))
+    found = lists.search(event, read_filter())
+    rows = lists.export_rows(event, found)
     if kind == "csv":
         body, content_type = lists.to_csv(rows), "text/csv; charset=utf-8"
     else:
         body = lists.to_xlsx(rows, _("Anmeldungen"))
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    end_read_phase(db.session)
+    write_unit(
+        lambda: export_log.record_export(
+            current_user._get_current_object(),
+            ExportKind.REGISTRATIONS_CSV if kind == "csv" else ExportKind.REGISTRATIONS_XLSX,
+            client_address(),
+            event,
+            row_count=len(found),
+            detail=request.query_string.decode("utf-8", "replace"),
+        )
+    )
     response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{event.slug}-anmeldungen.{kind}"'

@@ -21,11 +21,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eventapp.database import write_unit
-from eventapp.extensions import db
-from eventapp.models import Event, OrganiserRole, PrintJob, PrintJobStatus
+from eventapp.database import end_read_phase, write_unit
+from eventapp.extensions import client_address, db
+from eventapp.models import Event, ExportKind, OrganiserRole, PrintJob, PrintJobStatus
 from eventapp.printing_forms import BadgeBatchForm, CalibrationForm, DocumentForm
 from eventapp.services import DomainError
+from eventapp.services.audit import export_log
 from eventapp.services.printing import calibration, programme_booklet
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.printing.badge_layouts import LAYOUTS
@@ -131,6 +132,17 @@ def download(event_id: int, job_id: int) -> ResponseReturnValue:
     if stored is None:
         abort(404)
     name = f"{event.slug}-{job.kind.replace('_', '-')}-{job.id}.pdf"
+    end_read_phase(db.session)
+    write_unit(
+        lambda: export_log.record_export(
+            current_user._get_current_object(),
+            ExportKind(job.kind),
+            client_address(),
+            event,
+            row_count=job.total or None,
+            detail=name,
+        )
+    )
     return send_file(
         io.BytesIO(stored.content),
         mimetype="application/pdf",
