@@ -18,9 +18,13 @@ def broken_manage_page(slug: str, token: str) -> str:
 
 @pytest.mark.parametrize("app_config", [{"PROPAGATE_EXCEPTIONS": False}])
 def test_server_error_on_a_manage_link_logs_no_token(
-    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app.add_url_rule("/<slug>/verwalten/<token>/kaputt", "broken", broken_manage_page)
+    monkeypatch.setattr(app.logger, "disabled", False)  # a migration run's logging setup mutes it
     caplog.set_level(logging.ERROR)
     response = client.get(f"/testtag/verwalten/{TOKEN}/kaputt")
     assert response.status_code == 500
