@@ -35,9 +35,12 @@ def content_security_policy() -> str:
 
 
 def add_security_headers(response: Response, secure_cookies: bool) -> Response:
-    """Set the headers, keeping a stricter Referrer-Policy a view chose (manage pages)."""
+    """Set the headers, keeping a Referrer-Policy (manage pages: none) or a policy a view chose.
+
+    Only the API documentation sets its own policy (Redoc needs inline styles).
+    """
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy()
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers.setdefault("Referrer-Policy", "same-origin")
