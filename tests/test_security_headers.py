@@ -195,6 +195,9 @@ def test_pages_report_no_policy_violation(page: Any, app: Flask) -> None:
         f"{base}/druck/",
         f"/organisation/einlass/{event_id}/",
         "/organisation/protokoll/exporte",
+        "/organisation/e-mails/",
+        f"{base}/aenderungsmitteilungen",
+        f"{base}/raeume",
     ):
         visit(path)
     assert reports == []
