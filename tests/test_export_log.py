@@ -86,7 +86,6 @@ def test_spoofed_forwarded_for_is_not_logged_and_keeps_the_login(
     assert entry.client_address == "127.0.0.1"
 
 
-@pytest.mark.parametrize("app_config", [{"PRINT_JOBS_INLINE": True}])
 def test_print_downloads_and_desk_badges_are_logged(app: Flask, client: FlaskClient) -> None:
     event_id = seed(app)
     login(client, "staff@example.org", "staff-password-1")
@@ -102,10 +101,13 @@ def test_print_downloads_and_desk_badges_are_logged(app: Flask, client: FlaskCli
     login(client, "desk@example.org", "desk-password-1")
     with app.app_context():
         registration_id = db.session.scalars(sa.text("SELECT min(id) FROM registration")).one()
-    badge = client.post(
+    started = client.post(
         f"/organisation/einlass/{event_id}/schild",
         data={"registration_id": registration_id, "layout": "id1"},
     )
+    ready = client.get(started.headers["Location"])
+    assert len(entries(app)) == 1  # printing and waiting is no export yet
+    badge = download(client, ready.headers["Location"])
     assert badge.mimetype == "application/pdf"
     sheets, single = entries(app)
     assert (sheets.kind, sheets.organiser_email) == ("badges", "staff@example.org")
