@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
         return database_busy(DatabaseBusy())
 
     @app.errorhandler(DatabaseBusy)
-    def database_busy(error: DatabaseBusy) -> tuple[str, int]:
+    def database_busy(error: DatabaseBusy) -> tuple[str, int, Headers]:
         return error_page(
             503,
             _("Gerade sehr viel Andrang"),
