@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -26,8 +24,8 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from eventapp.checkin_forms import DeskNameForm, ScanForm, WalkInForm
-from eventapp.database import DatabaseBusy, end_read_phase, write_unit
-from eventapp.extensions import client_address, db
+from eventapp.database import DatabaseBusy, write_unit
+from eventapp.extensions import db
 from eventapp.models import (
     Event,
     ExportKind,
@@ -39,7 +37,6 @@ from eventapp.models import (
 from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
-from eventapp.services.audit import export_log
 from eventapp.services.checkin import desk as badge_desk
 from eventapp.services.checkin import walk_in
 from eventapp.services.checkin.desk import DeskAnswer, ScanOutcome
@@ -47,6 +44,7 @@ from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import to_local, utcnow
 from eventapp.views.auth import role_required
 from eventapp.views.lookups import event_or_404
+from eventapp.views.printing import send_job_pdf
 from eventapp.views.registration import network_names
 
 bp = Blueprint("checkin", __name__, url_prefix="/organisation/einlass")
@@ -354,28 +352,8 @@ def badge_file(event_id: int, job_id: int) -> ResponseReturnValue:
     """Show a single badge's PDF in the browser, ready to print."""
     event = event_or_404(event_id)
     job = _badge_job_or_404(event, job_id)
-    stored = print_jobs.job_file(job) if job.status == PrintJobStatus.DONE else None
-    if stored is None:
-        abort(404)
     name = f"namensschild-{job.id}.pdf"
-    end_read_phase(db.session)
-    write_unit(
-        lambda: export_log.record_export(
-            current_user._get_current_object(),
-            ExportKind.SINGLE_BADGE,
-            client_address(),
-            event,
-            row_count=1,
-            detail=name,
-        )
-    )
-    return send_file(
-        io.BytesIO(stored.content),
-        mimetype="application/pdf",
-        as_attachment=False,
-        download_name=name,
-        last_modified=stored.created_at,
-    )
+    return send_job_pdf(event, job, ExportKind.SINGLE_BADGE, name, as_attachment=False, row_count=1)
 
 
 # --- Walk-ins ------------------------------------------------------------------------------

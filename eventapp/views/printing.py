@@ -128,25 +128,40 @@ def download(event_id: int, job_id: int) -> ResponseReturnValue:
     """Send a finished job's PDF."""
     event = event_or_404(event_id)
     job = job_or_404(event, job_id)
+    name = f"{event.slug}-{job.kind.replace('_', '-')}-{job.id}.pdf"
+    return send_job_pdf(
+        event, job, ExportKind(job.kind), name, as_attachment=True, row_count=job.total or None
+    )
+
+
+def send_job_pdf(
+    event: Event,
+    job: PrintJob,
+    kind: ExportKind,
+    name: str,
+    *,
+    as_attachment: bool,
+    row_count: int | None,
+) -> ResponseReturnValue:
+    """Send a finished job's stored PDF (404 once gone) and log who took it."""
     stored = print_jobs.job_file(job) if job.status == PrintJobStatus.DONE else None
     if stored is None:
         abort(404)
-    name = f"{event.slug}-{job.kind.replace('_', '-')}-{job.id}.pdf"
     end_read_phase(db.session)
     write_unit(
         lambda: export_log.record_export(
             current_user._get_current_object(),
-            ExportKind(job.kind),
+            kind,
             client_address(),
             event,
-            row_count=job.total or None,
+            row_count=row_count,
             detail=name,
         )
     )
     return send_file(
         io.BytesIO(stored.content),
         mimetype="application/pdf",
-        as_attachment=True,
+        as_attachment=as_attachment,
         download_name=name,
         last_modified=stored.created_at,
     )
