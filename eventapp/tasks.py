@@ -8,7 +8,6 @@ anything whose queued task was lost, so the database, not the queue, is the reco
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import current_app
 from huey import crontab
@@ -29,18 +28,13 @@ def deliver_mail(ids: list[int]) -> None:
 
 @task_queue.task("flush_change_notices")
 def flush_change_notices() -> None:
-    """Mail the change notices whose quiet period is over; look again when the next one is."""
+    """Mail the change notices whose quiet period is over (each edit schedules this task)."""
     from eventapp.services.mail import change_notices
 
     queued = change_notices.flush_change_notices()
     db.session.commit()  # the notices' mails are delivered by their own task after this
     if queued:
         log.info("change notices: %s mails queued", queued)
-    upcoming = change_notices.next_due()
-    if upcoming is not None:
-        task_queue.bound().enqueue(
-            "flush_change_notices", eta=max(upcoming, utcnow()) + timedelta(seconds=1)
-        )
 
 
 @task_queue.task("send_manage_link")

@@ -135,16 +135,6 @@ def quiet_period() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("CHANGE_NOTICE_DELAY", 600)))
 
 
-def next_due() -> datetime | None:
-    """Return when the next unsent notice's quiet period ends (None: none is waiting)."""
-    last = db.session.scalar(
-        sa.select(sa.func.min(ActivityChangeNotice.last_change_at)).where(
-            ActivityChangeNotice.sent_at.is_(None)
-        )
-    )
-    return last + quiet_period() if last is not None else None
-
-
 def _notice_before(notice: ActivityChangeNotice) -> dict[str, Any]:
     return {
         "title": notice.old_title,

@@ -311,8 +311,13 @@ def _claim(limit: int, ids: Iterable[int] | None) -> list[int]:
 def deliver(
     config: Mapping[str, Any], limit: int = 100, ids: Iterable[int] | None = None
 ) -> dict[str, int]:
-    """Render and send due mails (all, or only the given ids); failures wait, growing pauses."""
-    give_up_interrupted()
+    """Render and send due mails (all, or only the given ids); failures wait, growing pauses.
+
+    A round over all due mails (the sweep, `send-mail`) first gives up deliveries that were cut
+    off; a task for the mails of one commit leaves that to the sweep.
+    """
+    if ids is None:
+        give_up_interrupted()
     return _send_claimed(config, _outgoing(_claim(limit, ids)))
 
 
