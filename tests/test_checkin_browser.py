@@ -56,6 +56,11 @@ def log_in(page: Any) -> None:
     page.wait_for_url(re.compile("/organisation/einlass/"))
 
 
+def wait_for_scan_field(page: Any) -> None:
+    """A scanner types into whatever has focus: wait until the page has put it in the field."""
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+
+
 def checked_in(app: Flask, registration_id: int) -> bool:
     with app.app_context():
         return db.session.get(Registration, registration_id).checked_in_at is not None
@@ -67,7 +72,7 @@ def test_scan_checks_in_focus_returns_and_undo(app: Flask, page: Any) -> None:
     log_in(page)
     page.goto(f"/organisation/einlass/{data['event_id']}/")
     field = page.get_by_label("Code scannen")
-    assert page.evaluate("document.activeElement.name") == "code"
+    wait_for_scan_field(page)
     page.evaluate("window.sameDocument = true")
     answer = page.locator("#desk-answer")
 
@@ -148,6 +153,7 @@ def test_desk_fits_a_phone_without_sideways_scrolling(
     try:
         log_in(page)
         page.goto(f"/organisation/einlass/{data['event_id']}/")
+        wait_for_scan_field(page)
         page.keyboard.type(data["codes"][0])
         page.keyboard.press("Enter")
         page.locator("#desk-answer").get_by_text("Eingecheckt", exact=True).wait_for()
