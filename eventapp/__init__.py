@@ -226,9 +226,10 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.views import accessibility
 
     app.register_blueprint(accessibility.bp)
-    from eventapp.views import audit
+    from eventapp.views import accounts, audit
 
     app.register_blueprint(audit.bp)
+    app.register_blueprint(accounts.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_SWALLOW_ERRORS": True,
     # Failed logins allowed per client address and per account within a moving window.
     "LOGIN_RATE_LIMIT": "10 per 10 minutes",
+    # Requests for a password-reset link allowed per client address and per e-mail address.
+    "PASSWORD_RESET_RATE_LIMIT": "5 per hour",
+    # Minutes a password-reset link stays valid (an invitation link: 48 hours).
+    "PASSWORD_RESET_MINUTES": 60,
     # Registrations allowed per client address (load tests raise it).
     "REGISTER_RATE_LIMIT": "20 per minute",
     # Whether rate limits apply at all.
@@ -101,6 +105,7 @@ INT_KEYS = {
     "PRINT_FILE_DAYS",
     "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES",
+    "PASSWORD_RESET_MINUTES",
 }
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",

@@ -82,3 +82,15 @@ FEDERAL_STATES = [
     "Schleswig-Holstein",
     "Thüringen",
 ]
+
+# What was done to an organiser account, as the account log lists it.
+ACCOUNT_ACTION_LABELS = {
+    "invited": _l("eingeladen"),
+    "invitation_resent": _l("Einladung erneut gesendet"),
+    "invitation_revoked": _l("Einladung zurückgezogen, Konto gelöscht"),
+    "invitation_accepted": _l("Einladung angenommen, Passwort gesetzt"),
+    "password_reset": _l("Passwort über Link neu gesetzt"),
+    "role_changed": _l("Rolle geändert"),
+    "deactivated": _l("deaktiviert"),
+    "reactivated": _l("wieder aktiviert"),
+}

@@ -8,8 +8,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-# Private manage links and personal calendar feeds carry their secret in the path.
-SECRET_PATH = re.compile(r"/(verwalten|kalender)/[^/?\s\"]+")
+# Private manage links, personal calendar feeds and organisers' password links carry their
+# secret in the path.
+SECRET_PATH = re.compile(r"/(verwalten|kalender|passwort)/[^/?\s\"]+")
 
 
 def redact(text: str) -> str:

@@ -521,8 +521,13 @@ class Organiser(TimestampMixin, db.Model):
         self.session_nonce = uuid.uuid4().hex
 
     def check_password(self, password: str) -> bool:
-        """Tell whether the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        """Tell whether the password matches the stored hash (never for an invited account)."""
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def has_password(self) -> bool:
+        """Tell whether a password was set (an invited account has none until it accepts)."""
+        return bool(self.password_hash)
 
     # Flask-Login protocol
     @property
@@ -547,6 +552,41 @@ class Organiser(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Organiser {self.email}>"
+
+
+class AccountTokenPurpose(enum.StrEnum):
+    """What a mailed account link is for."""
+
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class AccountToken(db.Model):
+    """A single-use link to set an organiser's password: an invitation or a reset.
+
+    Only the SHA-256 of the token is stored; the link itself exists in the mail alone.
+    """
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[AccountTokenPurpose] = mapped_column(_enum(AccountTokenPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the link set a password; it never works again.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a newer link, a revoked invitation or a deactivation made it worthless.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organiser: Mapped[Organiser] = relationship()
+
+    def usable_at(self, moment: datetime) -> bool:
+        """Tell whether the link still sets a password at that moment."""
+        return self.used_at is None and self.revoked_at is None and moment < self.expires_at
 
 
 class OutboxMail(TimestampMixin, db.Model):
@@ -771,3 +811,26 @@ class ExportLog(db.Model):
 
     organiser: Mapped[Organiser | None] = relationship()
     event: Mapped[Event | None] = relationship()
+
+
+class AccountLog(db.Model):
+    """One change to an organiser account by an admin (or by a mailed link): who, what, when."""
+
+    __tablename__ = "account_log"
+    __table_args__ = (sa.Index("ix_account_log_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id", ondelete="SET NULL"))
+    # Kept as they were at the time, so the entry still says who when an account is gone.
+    actor_email: Mapped[str] = mapped_column(sa.String(254))
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+    account_email: Mapped[str] = mapped_column(sa.String(254))
+    # What happened: "invited", "role_changed", "deactivated", … (a plain string).
+    action: Mapped[str] = mapped_column(sa.String(40))
+    # E.g. the roles before and after a change.
+    detail: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The client's address (the real one behind TRUSTED_PROXIES).
+    client_address: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -49,6 +49,15 @@ def send_manage_link(event_id: int, email: str) -> None:
         db.session.commit()
 
 
+@task_queue.task("send_password_reset")
+def send_password_reset(email: str) -> None:
+    """Send a new-password link to an address asked for on "Passwort vergessen", if it has one."""
+    from eventapp.services.accounts import links
+
+    links.request_reset(email)
+    db.session.commit()
+
+
 @task_queue.task("run_print_job")
 def run_print_job(job_id: int) -> None:
     """Render a print job and store its PDF in the database."""

@@ -107,3 +107,13 @@ def resend_url(event: Event) -> str:
 def api_url(endpoint: str, **values: Any) -> str:
     """Return the address of an API route (`event`, `rooms`, …) of /api/v1."""
     return public_url(f"api.{endpoint}", **values)
+
+
+def password_link_url(token: str) -> str:
+    """Return the single-use address where an organiser sets a password (invitation, reset)."""
+    return public_url("auth.set_password", token=token)
+
+
+def login_url() -> str:
+    """Return the address of the organisers' login page."""
+    return public_url("auth.login")

@@ -16,7 +16,16 @@ from flask.testing import FlaskClient
 from eventapp.demo.event import seed_demo
 from eventapp.demo.participants import create_participants
 from eventapp.extensions import db
-from eventapp.models import Activity, Enrolment, EnrolmentStatus, Person, Registration
+from eventapp.models import (
+    AccountTokenPurpose,
+    Activity,
+    Enrolment,
+    EnrolmentStatus,
+    OrganiserRole,
+    Person,
+    Registration,
+)
+from eventapp.services.accounts import links, team
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.registration import registrations as service
 from tests.factories import make_organiser
@@ -74,7 +83,13 @@ def build_demo_pages(app: Flask) -> DemoPages:
     """Load the demo day with participants, a full workshop with a waiting list and a print job."""
     with app.app_context():
         event = seed_demo().event
-        make_organiser(*ORGANISER, role="admin")
+        admin = make_organiser(*ORGANISER, role="admin")
+        colleague = make_organiser("kollegin@example.org", "kollegin-password-1", role="staff")
+        invited = team.invite(
+            admin, "neu@example.org", "Neue Kollegin", OrganiserRole.CHECKIN, "127.0.0.1"
+        )
+        invitation = links.issue(invited, AccountTokenPurpose.INVITE)
+        reset = links.issue(colleague, AccountTokenPurpose.RESET)
         create_participants(event, 40)
         workshops = [a for a in event.activities if a.requires_enrolment]
         # One workshop with a single seat: the first taker gets it, the next one waits.
@@ -152,6 +167,28 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("request link, errors", f"/{slug}/link-anfordern", post={}, status=400),
             PageKind("login", "/organisation/anmelden"),
             PageKind("login, errors", "/organisation/anmelden", post={}, status=400),
+            PageKind("forgotten password", "/organisation/passwort-vergessen"),
+            PageKind(
+                "forgotten password, errors",
+                "/organisation/passwort-vergessen",
+                post={"email": "kein Name"},
+                status=400,
+            ),
+            PageKind(
+                "forgotten password, link requested",
+                "/organisation/passwort-vergessen",
+                post={"email": "irgendwer@example.org"},
+                follow="/organisation/passwort-vergessen/gesendet",
+            ),
+            PageKind("new password", f"/organisation/passwort/{reset}"),
+            PageKind(
+                "new password, errors",
+                f"/organisation/passwort/{reset}",
+                post={"password": "kurz", "password_again": "anders"},
+                status=400,
+            ),
+            PageKind("new password, invitation", f"/organisation/passwort/{invitation}"),
+            PageKind("password link invalid", "/organisation/passwort/abgelaufen-123", status=404),
             PageKind("not found", f"/{slug}/programm/999999", status=404),
             PageKind("accessibility statement", "/barrierefreiheit"),
             PageKind("accessibility feedback, errors", "/barrierefreiheit", post={}, status=400),
@@ -193,6 +230,29 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("print page", f"{org}/druck/", organiser=True),
             PageKind("print job", f"{org}/druck/auftraege/{job.id}", organiser=True),
             PageKind("undelivered mails", "/organisation/e-mails/", organiser=True),
+            PageKind("accounts", "/organisation/konten/", organiser=True),
+            PageKind("account", f"/organisation/konten/{colleague.id}", organiser=True),
+            PageKind("account, invited", f"/organisation/konten/{invited.id}", organiser=True),
+            PageKind(
+                "account, role error",
+                f"/organisation/konten/{colleague.id}/rolle",
+                organiser=True,
+                post={"role": "chef"},
+                status=400,
+            ),
+            PageKind(
+                "deactivate account",
+                f"/organisation/konten/{colleague.id}/deaktivieren",
+                organiser=True,
+            ),
+            PageKind("invite", "/organisation/konten/einladen", organiser=True),
+            PageKind(
+                "invite, errors",
+                "/organisation/konten/einladen",
+                organiser=True,
+                post={"email": "keine-adresse", "role": "chef"},
+                status=400,
+            ),
             PageKind("check-in", "/organisation/einlass/", organiser=True),
             PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
             PageKind(

@@ -17,6 +17,7 @@ from eventapp.cli.mail import send_mail
 from eventapp.cli.worker import worker_command
 from eventapp.extensions import db
 from eventapp.models import Organiser, OrganiserRole
+from eventapp.services.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 def register(app: Flask) -> None:
@@ -59,8 +60,10 @@ def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 10:
-        raise click.BadParameter("the password needs at least 10 characters")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise click.BadParameter(f"the password may have at most {MAX_PASSWORD_LENGTH} characters")
     organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email))
     created = organiser is None
     if organiser is None:

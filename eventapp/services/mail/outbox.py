@@ -117,12 +117,12 @@ def queue_for_rendering(
     render_data: dict[str, Any],
     *,
     kind: str,
-    registration: Registration,
+    registration: Registration | None = None,
 ) -> OutboxMail:
     """Write a mail to the outbox now; the worker renders its text before sending it.
 
     The row is part of the business transaction, so the mail is never lost; the renderer
-    registered for its kind builds the message from the registration and render_data.
+    registered for its kind builds the message from render_data (and the registration, if any).
     """
     return _add(recipient, subject, b"", render_data, kind, registration, None)
 

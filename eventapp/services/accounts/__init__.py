@@ -1,0 +1,1 @@
+"""Organiser accounts: passwords, mailed invitation and reset links, the admin's team changes."""
