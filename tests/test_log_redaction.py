@@ -34,3 +34,14 @@ def test_server_error_on_a_manage_link_logs_no_token(
     assert TOKEN not in caplog.text
     for record in caplog.records:
         assert TOKEN not in logging.Formatter().format(record)
+
+
+def test_password_link_paths_are_redacted_in_log_lines() -> None:
+    from eventapp.log_redaction import redact
+
+    line = f'127.0.0.1 - - "GET /organisation/passwort/{TOKEN} HTTP/1.1" 200 -'
+    assert redact(line) == '127.0.0.1 - - "GET /organisation/passwort/… HTTP/1.1" 200 -'
+    # The request form itself carries no secret and stays readable.
+    assert (
+        redact("POST /organisation/passwort-vergessen") == "POST /organisation/passwort-vergessen"
+    )

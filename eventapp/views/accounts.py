@@ -118,8 +118,8 @@ def change_role(account_id: int) -> ResponseReturnValue:
     try:
         changed = write_unit(lambda: team.change_role(_admin(), organiser, role, client_address()))
     except DomainError as error:
-        form.role.errors.append(error.message)
-        return _account_page(organiser, form, 400)
+        flash(error.message, "error")
+        return redirect(url_for("accounts.account", account_id=organiser.id))
     if changed:
         flash(
             _(

@@ -17,7 +17,15 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from eventapp.extensions import db
-from eventapp.models import AccountLog, AccountToken, AccountTokenPurpose, Organiser, OrganiserRole
+from eventapp.models import (
+    AccountLog,
+    AccountToken,
+    AccountTokenPurpose,
+    MailStatus,
+    Organiser,
+    OrganiserRole,
+    OutboxMail,
+)
 from eventapp.services import DomainError
 from eventapp.services.accounts import links
 from eventapp.timezones import utcnow
@@ -164,6 +172,14 @@ def revoke_invitation(admin: Organiser, organiser: Organiser, client_address: st
         .execution_options(synchronize_session=False)
     )
     db.session.execute(sa.delete(AccountToken).where(AccountToken.organiser_id == organiser.id))
+    # An invitation mail still waiting to be sent would only fail: drop it.
+    db.session.execute(
+        sa.delete(OutboxMail).where(
+            OutboxMail.recipient == organiser.email,
+            OutboxMail.kind == "account_invitation",
+            OutboxMail.status == MailStatus.PENDING,
+        )
+    )
     db.session.delete(organiser)
     db.session.flush()
 
