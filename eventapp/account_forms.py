@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from eventapp.forms import Form
 from eventapp.labels import ORGANISER_ROLE_LABELS
 from eventapp.models import OrganiserRole
-from eventapp.services.accounts.passwords import MAX_PASSWORD_LENGTH
+from eventapp.services.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 def _strip(value: Any) -> Any:
@@ -78,7 +78,12 @@ class SetPasswordForm(Form):
         validators=[
             DataRequired(_l("Bitte geben Sie ein Passwort ein.")),
             Length(
-                max=MAX_PASSWORD_LENGTH, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")
+                min=MIN_PASSWORD_LENGTH,
+                message=_l("Das Passwort braucht mindestens %(min)d Zeichen."),
+            ),
+            Length(
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Das Passwort darf höchstens %(max)d Zeichen haben."),
             ),
         ],
         render_kw={"autocomplete": "new-password"},
