@@ -484,3 +484,20 @@ def test_mail_of_a_revoked_invitation_is_not_rendered(app: Flask) -> None:
         assert db.session.scalar(sa.select(OutboxMail)) is None  # the waiting mail is dropped
         assert outbox.deliver(app.config) == {"sent": 0, "retry": 0, "failed": 0}
     assert not list(Path(app.config["MAIL_FILE_DIR"]).glob("*.eml"))
+
+
+def test_the_command_line_still_sets_a_password_and_voids_open_links(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    admin_client.post(
+        "/organisation/konten/einladen",
+        data={"email": "cli@example.org", "name": "Cli", "role": "staff"},
+    )
+    path = link_in(plain_text(delivered(app)[-1]))
+    result = app.test_cli_runner().invoke(
+        args=["create-organiser", "cli@example.org", "--password-stdin"],
+        input="von-der-konsole-1\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert app.test_client().get(path).status_code == 410
+    assert login(app.test_client(), "cli@example.org", "von-der-konsole-1").status_code == 200

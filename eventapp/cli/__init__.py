@@ -53,6 +53,8 @@ def register(app: Flask) -> None:
 @with_appcontext
 def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Create an organiser account (or reset its password and role)."""
+    from eventapp.services.accounts import links
+
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise click.BadParameter("not an e-mail address", param_hint="EMAIL")
@@ -73,6 +75,8 @@ def create_organiser(email: str, name: str, role: str, password_stdin: bool) -> 
     organiser.role = OrganiserRole(role)
     organiser.active = True
     organiser.set_password(password)
+    if not created:  # mailed invitation or reset links must not set it once more
+        links.revoke_open(organiser)
     db.session.commit()
     click.echo(f"{'Created' if created else 'Updated'} organiser {email} ({role}).")
 

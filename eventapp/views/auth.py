@@ -1,4 +1,4 @@
-"""Organiser login and logout, and the role guard for organiser pages."""
+"""Organiser login and logout, the role guard, and password links (forgotten, invited)."""
 
 from __future__ import annotations
 
