@@ -19,6 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from eventapp.database import end_read_phase, write_unit
@@ -178,7 +179,14 @@ def undo(event_id: int, job_id: int) -> ResponseReturnValue:
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(_("%(count)s Schilder gelten wieder als nicht gedruckt.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)d Schild gilt wieder als nicht gedruckt.",
+                "%(num)d Schilder gelten wieder als nicht gedruckt.",
+                count,
+            ),
+            "success",
+        )
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 
 
