@@ -211,9 +211,13 @@ class Browser:
         """GET a page, following redirects."""
         return self._follow(self._send("GET", path), path)
 
-    def post(self, path: str, fields: list[tuple[str, str]]) -> Answer:
-        """POST a form and follow the redirect (303/302 become a GET), as a browser does."""
-        return self._follow(self._send("POST", path, urlencode(fields).encode()), path)
+    def post(self, path: str, fields: list[tuple[str, str]], *, follow: bool = True) -> Answer:
+        """POST a form and follow the redirect (303/302 become a GET), as a browser does.
+
+        Without follow, the POST's own answer comes back (the redirect not yet taken).
+        """
+        answer = self._send("POST", path, urlencode(fields).encode())
+        return self._follow(answer, path) if follow else answer
 
     def _follow(self, answer: Answer, path: str) -> Answer:
         redirects: list[int] = []

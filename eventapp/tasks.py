@@ -38,14 +38,20 @@ def flush_change_notices() -> None:
 
 
 @task_queue.task("send_manage_link")
-def send_manage_link(event_id: int, email: str) -> None:
-    """Send the private link to an address asked for on "Link anfordern", if it is registered."""
+def send_manage_link(event_id: int, email: str, registered_again: bool = False) -> None:
+    """Send the private link to an address, if it is registered.
+
+    Asked for on "Link anfordern" (the lookup happens here, not in the request, so the
+    request's answer and time are the same for a known and an unknown address), or
+    (registered_again) the registration form was sent for the address at the very moment
+    another request registered it.
+    """
     from eventapp.models import Event
     from eventapp.services.registration import registrations
 
     event = db.session.get(Event, event_id)
     if event is not None:
-        registrations.request_manage_link(event, email)
+        registrations.request_manage_link(event, email, registered_again=registered_again)
         db.session.commit()
 
 

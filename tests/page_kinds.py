@@ -153,12 +153,6 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 post=registration_form_data("friederike@example.org"),
                 follow=f"/{slug}/anmeldung/bestaetigt",
             ),
-            PageKind(
-                "confirmation, waiting list",
-                f"/{slug}/anmeldung",
-                post=registration_form_data("wartende@example.org", full.id),
-                follow=f"/{slug}/anmeldung/bestaetigt",
-            ),
             PageKind("manage page", manage),
             PageKind("manage page, waiting list", manage_waiting),
             PageKind("manage page, details", f"{manage}/angaben"),

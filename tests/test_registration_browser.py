@@ -43,12 +43,30 @@ def test_participant_registers_changes_and_cancels(
     assert page.get_by_label("Fachkräfte aus dem Ausland").is_checked()
     page.get_by_label("Ich habe die Datenschutzhinweise gelesen", exact=False).check()
     page.get_by_role("button", name="Verbindlich anmelden").click()
-    page.get_by_role("heading", name="Vielen Dank, Sie sind angemeldet").wait_for()
+    page.get_by_role("heading", name="Vielen Dank, Ihre Anmeldung ist eingegangen").wait_for()
     page.screenshot(path="/tmp/registration-confirmation.png", full_page=True)
+    # The page is the same for a known address; status and link come by mail.
+    assert "/verwalten/" not in page.content()
 
     (message,) = smtp_server.wait_for(1)
     assert message["To"] == "erika@example.org"
+    assert "Ihre Teilnahme ist bestätigt" in text_of(message)
     link = re.search(r"http://\S+/verwalten/\S+", text_of(message))
+    assert link is not None
+
+    # Registering again with the same address: the same page, and the link comes by mail.
+    page.goto("/testtag/anmeldung")
+    page.get_by_label("Vorname", exact=True).fill("Erika")
+    page.get_by_label("Nachname", exact=True).fill("Musterfrau")
+    page.get_by_label("Organisation", exact=True).fill("Agentur für Arbeit Stendal")
+    page.get_by_label("Bundesland").select_option("Sachsen-Anhalt")
+    page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    page.get_by_label("Ich habe die Datenschutzhinweise gelesen", exact=False).check()
+    page.get_by_role("button", name="Verbindlich anmelden").click()
+    page.get_by_role("heading", name="Vielen Dank, Ihre Anmeldung ist eingegangen").wait_for()
+    again = smtp_server.wait_for(2)[1]
+    assert "bereits angemeldet" in again["Subject"]
+    link = re.search(r"http://\S+/verwalten/\S+", text_of(again))
     assert link is not None
 
     page.goto(link.group(0))
@@ -62,6 +80,6 @@ def test_participant_registers_changes_and_cancels(
     page.get_by_label("Ja, ich möchte meine Anmeldung").check()
     page.get_by_role("button", name="Anmeldung stornieren").click()
     page.get_by_text("Ihre Anmeldung ist storniert").wait_for()
-    kinds = [m["Subject"] for m in smtp_server.wait_for(3)]
+    kinds = [m["Subject"] for m in smtp_server.wait_for(4)]
     assert any("geändert" in subject for subject in kinds)
     assert any("storniert" in subject for subject in kinds)

@@ -14,13 +14,14 @@ from eventapp.extensions import db, task_queue
 from eventapp.models import (
     Enrolment,
     EnrolmentStatus,
+    Event,
     Network,
     OutboxMail,
     Registration,
     RegistrationStatus,
 )
 from tests.factories import make_activity, make_event, make_room
-from tests.helpers.mailbox import delivered, plain_text
+from tests.helpers.mailbox import delivered, mails_to, manage_path, plain_text
 from tests.helpers.participants import form_data
 
 
@@ -51,7 +52,7 @@ def test_registration_form_shows_seats_and_slots(client: FlaskClient, programme:
     assert 'for="first_name"' in page
 
 
-def test_register_confirms_and_shows_manage_link(
+def test_register_confirms_by_mail_with_manage_link(
     client: FlaskClient, programme: dict, app: Flask
 ) -> None:
     response = client.post(
@@ -60,10 +61,14 @@ def test_register_confirms_and_shows_manage_link(
     )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Sie sind angemeldet" in page
-    assert "Platz bestätigt" in page
-    link = re.search(r'href="(/testtag/verwalten/[^"]+)"', page)
+    assert "Ihre Anmeldung ist eingegangen" in page
+    assert "/verwalten/" not in page  # the private link only goes by mail
+    (message,) = delivered(app)
+    text = plain_text(message)
+    assert "Ihre Teilnahme ist bestätigt" in text and "Platz bestätigt" in text
+    link = re.search(r"(/testtag/verwalten/\S+)", text)
     assert link is not None
+    assert client.get(link.group(1)).status_code == 200
     with app.app_context():
         registration = db.session.scalar(sa.select(Registration))
         assert registration.network is not None
@@ -72,8 +77,6 @@ def test_register_confirms_and_shows_manage_link(
         mail = db.session.scalar(sa.select(OutboxMail))
         assert mail.kind == "registration" and mail.status == "sent"
         assert mail.message == b"" and mail.render_data is None  # no private link kept
-        (message,) = delivered(app)
-        assert link.group(1) in plain_text(message)
         # The personal calendar: a mail client decodes it as UTF-8 and offers to import it.
         (calendar,) = message.iter_attachments()
         assert calendar.get_content_type() == "text/calendar"
@@ -86,12 +89,12 @@ def test_register_full_workshop_shows_place_in_line(client: FlaskClient, program
     slot = f"slot-{programme['first']}"
     client.post("/testtag/anmeldung", data=form_data(**{slot: str(programme["first"])}))
     other = client.application.test_client()
-    response = other.post(
+    other.post(
         "/testtag/anmeldung",
         data=form_data(email="max@example.org", **{slot: str(programme["first"])}),
-        follow_redirects=True,
     )
-    assert "Warteliste, Platz 1" in response.get_data(as_text=True)
+    (message,) = mails_to(client.application, "max@example.org")
+    assert "Warteliste, Platz 1" in plain_text(message)
 
 
 @pytest.mark.parametrize(
@@ -185,20 +188,104 @@ def test_register_honeypot_stores_nothing(client: FlaskClient, programme: dict, 
         assert count(Registration) == 0
 
 
-def test_register_twice_resends_link_and_keeps_input(
+def test_register_twice_stores_nothing_and_mails_the_link(
     client: FlaskClient, programme: dict, app: Flask
 ) -> None:
     client.post("/testtag/anmeldung", data=form_data())
-    response = client.post(
-        "/testtag/anmeldung", data=form_data(email="ERIKA@example.org", dietary_wishes="vegan")
-    )
-    page = response.get_data(as_text=True)
-    assert response.status_code == 409
-    assert "bereits angemeldet" in page and "vegan" in page
     with app.app_context():
-        assert count(Registration) == 1
+        before = db.session.scalar(sa.select(Registration))
+        details = (before.last_name, before.dietary_wishes, before.token_hash)
+    slot = f"slot-{programme['third']}"
+    response = client.post(
+        "/testtag/anmeldung",
+        data=form_data(
+            email="ERIKA@example.org", last_name="Zweitname", dietary_wishes="vegan",
+            **{slot: str(programme["third"])},
+        ),
+    )  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        assert count(Registration) == 1 and count(Enrolment) == 0
+        after = db.session.scalar(sa.select(Registration))
+        assert (after.last_name, after.dietary_wishes) == details[:2]
+        assert after.token_hash != details[2]  # a fresh link went out
         kinds = db.session.scalars(sa.select(OutboxMail.kind).order_by(OutboxMail.id)).all()
         assert kinds == ["registration", "manage_link"]
+    first, again = mails_to(app, "erika@example.org")
+    assert "Sie sind bereits angemeldet" in again["Subject"]
+    assert "noch einmal" in plain_text(again) and "nicht gespeichert" in plain_text(again)
+    assert client.get(manage_path(again)).status_code == 200
+    assert client.get(manage_path(first)).status_code == 404  # the older link stops working
+
+
+def without_csrf_token(page: str) -> str:
+    """Return a page with its form token blanked (it differs on every page)."""
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "", page)
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_both_forms_answer_a_known_address_as_an_unknown_one(
+    app: Flask, programme: dict, database_url: str
+) -> None:
+    def attempt(path: str, email: str) -> tuple[int, str, str, bool, str]:
+        """Load the form, post it, follow the redirect, as a browser does; return the answer."""
+        browser = app.test_client()
+        form = browser.get(path).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+        assert token is not None
+        slot = f"slot-{programme['third']}"
+        data = form_data(email=email, **{slot: str(programme["third"])})
+        if path.endswith("link-anfordern"):
+            data = {"email": email}
+        posted = browser.post(path, data=data | {"csrf_token": token.group(1)})
+        page = browser.get(posted.headers["Location"]).get_data(as_text=True)
+        return (
+            posted.status_code,
+            posted.headers["Location"],
+            posted.get_data(as_text=True),
+            "Set-Cookie" in posted.headers,
+            without_csrf_token(page),
+        )
+
+    attempt("/testtag/anmeldung", "erika@example.org")
+    for path, new_address in (
+        ("/testtag/anmeldung", "neu@example.org"),
+        ("/testtag/link-anfordern", "niemand@example.org"),
+    ):
+        known = attempt(path, "erika@example.org")
+        unknown = attempt(path, new_address)
+        assert known == unknown, path
+        assert known[0] == 302
+    assert "Falls diese Adresse schon angemeldet ist" in attempt("/testtag/anmeldung", "x@a.de")[4]
+    with app.app_context():
+        emails = db.session.scalars(sa.select(Registration.email).order_by(Registration.id))
+        assert list(emails) == ["erika@example.org", "neu@example.org", "x@a.de"]
+        assert count(Enrolment) == 3  # one each; the known address's second choice is not stored
+    # Registered, registered again, asked for the link: each through the worker.
+    assert [m["Subject"].split(" – ")[0] for m in mails_to(app, "erika@example.org")] == [
+        "Ihre Anmeldung",
+        "Sie sind bereits angemeldet",
+        "Ihr Link zur Anmeldung",
+    ]
+    (welcome,) = mails_to(app, "neu@example.org")
+    assert "Ihre Anmeldung" in welcome["Subject"] and "/testtag/verwalten/" in plain_text(welcome)
+    assert mails_to(app, "niemand@example.org") == []
+
+
+def test_register_known_address_gets_the_same_errors(
+    client: FlaskClient, programme: dict, app: Flask
+) -> None:
+    client.post("/testtag/anmeldung", data=form_data())
+    with app.app_context():
+        db.session.execute(sa.update(Event).values(per_network_limit=1))
+        db.session.commit()
+    pages = []
+    for email in ("erika@example.org", "neu@example.org"):
+        response = client.post("/testtag/anmeldung", data=form_data(email=email))
+        assert response.status_code == 400
+        pages.append(response.get_data(as_text=True).replace(email, ""))
+    assert pages[0] == pages[1] and "Je Netzwerk können höchstens 1" in pages[0]
+    assert len(delivered(app)) == 1  # no link for an attempt that failed
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
@@ -244,12 +331,10 @@ def test_register_closed_window_shows_message(client: FlaskClient, app: Flask) -
 
 
 def registered(client: FlaskClient, **slots: int) -> str:
-    """Register through the form and return the manage URL from the confirmation page."""
+    """Register through the form and return the manage URL from the confirmation mail."""
     data = form_data(**{f"slot-{v}": str(v) for v in slots.values()})
-    response = client.post("/testtag/anmeldung", data=data, follow_redirects=True)
-    link = re.search(r'href="(/testtag/verwalten/[^"]+)"', response.get_data(as_text=True))
-    assert link is not None
-    return link.group(1)
+    assert client.post("/testtag/anmeldung", data=data).status_code == 302
+    return manage_path(mails_to(client.application, "erika@example.org")[-1])
 
 
 def test_manage_change_and_drop_and_cancel(
@@ -346,7 +431,7 @@ def test_resend_link_answers_the_same(client: FlaskClient, programme: dict, app:
 def test_resend_link_request_writes_nothing_for_known_or_unknown_addresses(
     client: FlaskClient, programme: dict, app: Flask
 ) -> None:
-    registered(client)
+    client.post("/testtag/anmeldung", data=form_data())
     with app.app_context():
         mails = db.session.scalar(sa.select(sa.func.count(OutboxMail.id)))
         token = db.session.scalar(sa.select(Registration.token_hash))

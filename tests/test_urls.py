@@ -198,7 +198,7 @@ def test_every_link_answers_from_the_port_the_server_runs_on(app: Flask, live_se
     posted = session.post(
         f"{origin}/testtag/anmeldung", data=registration_form(ids["workshop"]), timeout=10
     )
-    assert posted.status_code == 200 and "Sie sind angemeldet" in posted.text
+    assert posted.status_code == 200 and "Ihre Anmeldung ist eingegangen" in posted.text
     message = wait_for_mail(Path(app.config["MAIL_FILE_DIR"]))
 
     from_page = links_in(requests.get(f"{origin}/testtag/", timeout=10).text)

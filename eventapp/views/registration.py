@@ -188,13 +188,9 @@ def register(slug: str) -> ResponseReturnValue:
             return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
         participant = participant_from(form, network_id)
         end_read_phase(db.session())
+    email = participant.email
     try:
-        result = write_unit(lambda: service.register(event, participant, chosen))
-    except service.AlreadyRegistered as already:
-        registration_id = already.registration_id
-        write_unit(lambda: _send_link_again(registration_id))
-        form.email.errors = [*form.email.errors, already.message]
-        return render_form(event, form, chosen=chosen, status=409)
+        write_unit(lambda: service.register_or_send_link(event, participant, chosen))
     except DatabaseBusy as busy:
         # Another writer held the lock too long: show the form again, as it was sent.
         with read_only():
@@ -202,19 +198,13 @@ def register(slug: str) -> ResponseReturnValue:
     except DomainError as error:
         return render_form(event, form, chosen=chosen, **error_target(form, error), status=400)
     except IntegrityError:
-        # The same address registered at the very same moment in another request.
-        form.email.errors = [*form.email.errors, _("Diese E-Mail-Adresse ist bereits angemeldet.")]
-        return render_form(event, form, chosen=chosen, status=409)
-    # The slug comes from the URL: touching the model after commit would open a new transaction.
-    session[SESSION_KEY] = {"event": slug, "token": result.manage_token}
+        # The same address registered at the very same moment in another request: it is
+        # registered now, so it gets its link, and the answer is the one every address gets.
+        write_unit(lambda: service.request_manage_link_later(event, email, registered_again=True))
+    # A new and an already registered address get the same answer: the same redirect, the same
+    # cookie, the same page. What differs (confirmed, waiting list, the link) goes by mail.
+    session[SESSION_KEY] = {"event": slug}
     return redirect(url_for("registration.confirmation", slug=slug))
-
-
-def _send_link_again(registration_id: int) -> None:
-    """Mail the manage link again to someone who tried to register a second time."""
-    existing = db.session.get(Registration, registration_id)
-    if existing is not None:
-        service.send_manage_link(existing)
 
 
 def error_target(form: RegistrationForm, error: DomainError) -> dict[str, list[str]]:
@@ -250,28 +240,16 @@ def too_many(error: TooManyRequests) -> ResponseReturnValue:
 
 @bp.route("/<slug>/anmeldung/bestaetigt")
 def confirmation(slug: str) -> ResponseReturnValue:
-    """Thank the person and show the result, the place in line and the manage link."""
+    """Say the registration was received and that its details come by mail.
+
+    The page is the same whether the address was new or already registered, so it shows
+    nothing of the registration: its status, choices and private link are in the mail.
+    """
     event = published_event_or_404(slug)
     stored = session.get(SESSION_KEY) or {}
-    registration = None
-    if stored.get("event") == event.slug:
-        registration = service.find_by_token(event, stored.get("token", ""))
-    if registration is None:
+    if stored.get("event") != event.slug:
         return redirect(url_for("registration.register", slug=event.slug))
-    response = Response(
-        render_template(
-            "registration/confirmation.html",
-            event=event,
-            registration=registration,
-            rows=choice_rows(registration),
-            registration_day_position=day_position(registration),
-            manage_url=url_for(
-                "registration.manage", slug=event.slug, token=stored["token"], _external=False
-            ),
-        )
-    )
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return render_template("registration/confirmation.html", event=event)
 
 
 def registration_or_404(event: Event, token: str) -> Registration:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -24,3 +25,15 @@ def plain_text(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
     return str(body.get_content())
+
+
+def manage_path(message: EmailMessage) -> str:
+    """Return the private manage link a mail carries, as a path (/<event>/verwalten/<token>)."""
+    found = re.search(r"https?://[^/\s]+(/\S+/verwalten/\S+)", plain_text(message))
+    assert found is not None, plain_text(message)
+    return found.group(1)
+
+
+def mails_to(app: Flask, address: str) -> list[EmailMessage]:
+    """Return the delivered messages to one address, oldest first."""
+    return [message for message in delivered(app) if message["To"] == address]

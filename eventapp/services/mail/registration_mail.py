@@ -161,6 +161,7 @@ def render_queued(queued: OutboxMail) -> bytes | None:
         context["clashing"] = [
             e.activity for e in registration.enrolments if e.activity_id in wanted
         ]
+    context["registered_again"] = bool(data.get("registered_again"))
     if data.get("by_organiser"):  # cancelled by the organisers, with their reason
         context["by_organiser"] = True
         context["reason"] = data.get("reason") or ""
@@ -253,14 +254,17 @@ def moved_to_waitlist(
     )
 
 
-def manage_link(registration: Registration, manage_token: str) -> None:
-    """Send a fresh private link to a registered address."""
+def manage_link(
+    registration: Registration, manage_token: str, *, registered_again: bool = False
+) -> None:
+    """Send a fresh private link to a registered address (asked for, or used to register again)."""
     _queue(
         registration,
         "manage_link",
-        _l("Ihr Link zur Anmeldung"),
+        _l("Sie sind bereits angemeldet") if registered_again else _l("Ihr Link zur Anmeldung"),
         "manage_link",
         manage_token=manage_token,
+        registered_again=registered_again,
     )
 
 

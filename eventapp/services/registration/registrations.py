@@ -266,10 +266,12 @@ def register(
     chosen = chosen_activities(event, activity_ids)
     email = person.email.strip().lower()
     registration = find_by_email(event, email)
-    if registration is not None and registration.status != RegistrationStatus.CANCELLED:
-        raise AlreadyRegistered(registration)
+    # Checked before the address is refused: the public form then gives the same errors for a
+    # registered address as for a new one (see register_or_send_link).
     if not by_organiser:
         check_network_limit(event, person.network_id, None)
+    if registration is not None and registration.status != RegistrationStatus.CANCELLED:
+        raise AlreadyRegistered(registration)
 
     seated = waitlist.take_day_place(event)
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
@@ -302,6 +304,25 @@ def register(
     enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
     db.session.flush()
     return RegistrationResult(registration, manage_token, enrolments)
+
+
+def register_or_send_link(
+    event: Event, person: Participant, activity_ids: Iterable[int]
+) -> RegistrationResult | None:
+    """Register a new address; for one already registered, have the worker mail its link instead.
+
+    The public form's answer must not tell whether an address is registered. Both cases pass
+    the same checks (window, choices, network limit) and raise the same errors. Both then write
+    in the same transaction: a new address its registration and confirmation mail, a registered
+    one a fresh link and the "you are already registered" mail (the worker renders and sends
+    either), so the two take about the same time. Nothing else of the second attempt is
+    stored. Returns None for a registered address.
+    """
+    try:
+        return register(event, person, activity_ids)
+    except AlreadyRegistered as already:  # raised before anything was written
+        send_manage_link(already.registration, registered_again=True)
+        return None
 
 
 def _apply_details(
@@ -520,26 +541,30 @@ def confirmed_count(event: Event) -> int:
     )
 
 
-def send_manage_link(registration: Registration) -> None:
-    """Issue a fresh manage link (the old one stops working) and mail it to the address."""
+def send_manage_link(registration: Registration, *, registered_again: bool = False) -> None:
+    """Issue a fresh manage link (the old one stops working) and mail it to the address.
+
+    registered_again: the address was used on the registration form a second time, and the
+    mail says so instead of "you asked for your link".
+    """
     manage_token = new_token()
     registration.token_hash = token_hash(manage_token)
     registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
     db.session.flush()
-    notices.manage_link(registration, manage_token)
+    notices.manage_link(registration, manage_token, registered_again=registered_again)
 
 
-def request_manage_link_later(event: Event, email: str) -> None:
+def request_manage_link_later(event: Event, email: str, *, registered_again: bool = False) -> None:
     """Have the worker look the address up and send the link if it is registered.
 
     The request only queues the lookup, so it does the same work, and takes the same time,
     whether the address is registered or not.
     """
-    after_commit("send_manage_link", event.id, email)
+    after_commit("send_manage_link", event.id, email, registered_again)
 
 
-def request_manage_link(event: Event, email: str) -> None:
+def request_manage_link(event: Event, email: str, *, registered_again: bool = False) -> None:
     """Send the link to the address if it is registered; say nothing either way."""
     registration = find_by_email(event, email)
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
-        send_manage_link(registration)
+        send_manage_link(registration, registered_again=registered_again)
