@@ -38,7 +38,7 @@ from eventapp.printing_forms import DeskSearchForm, SingleBadgeForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.checkin import desk as badge_desk
-from eventapp.services.checkin import walk_in
+from eventapp.services.checkin import offline, walk_in
 from eventapp.services.checkin.desk import DeskAnswer, ScanOutcome
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.timezones import to_local, utcnow
@@ -280,6 +280,61 @@ def counts(event_id: int) -> ResponseReturnValue:
     response = jsonify(count_text(event_or_404(event_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- Without Wi-Fi ------------------------------------------------------------------------
+
+
+@bp.route("/<id:event_id>/codes.json")
+@role_required(OrganiserRole.CHECKIN)
+def code_list(event_id: int) -> ResponseReturnValue:
+    """Return the event's codes and names, kept by the desk's script for scans without Wi-Fi."""
+    event = event_or_404(event_id)
+    response = jsonify(
+        event_id=event.id, fetched_at=utcnow().isoformat(), codes=offline.code_list(event)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _late_text(result: offline.LateResult) -> str:
+    """Say in one line what became of a check-in sent late."""
+    who = result.name or result.code
+    words = {
+        offline.LateOutcome.CHECKED_IN: _("eingecheckt"),
+        offline.LateOutcome.ALREADY: _("war schon eingecheckt"),
+        offline.LateOutcome.CANCELLED: _("Anmeldung storniert – nicht eingecheckt"),
+        offline.LateOutcome.WAITLISTED: _("auf der Warteliste – nicht eingecheckt"),
+        offline.LateOutcome.UNKNOWN: _("unbekannter Code – nicht eingecheckt"),
+        offline.LateOutcome.OTHER_EVENT: _(
+            "Namensschild einer anderen Veranstaltung – nicht eingecheckt"
+        ),
+        offline.LateOutcome.REFUSED: _("nicht übernommen"),
+    }[result.outcome]
+    text = f"{who}: {words}"
+    return f"{text} ({result.message})" if result.message else text
+
+
+@bp.route("/<id:event_id>/nachtraege", methods=["POST"])
+@role_required(OrganiserRole.CHECKIN)
+def late_check_ins(event_id: int) -> ResponseReturnValue:
+    """Record the check-ins a desk made offline (JSON), each at the time it was scanned."""
+    event = event_or_404(event_id)
+    try:
+        check_ins = offline.parse_batch(request.get_json(silent=True))
+    except DomainError as error:
+        return jsonify(message=error.message), 400
+    try:
+        results = write_unit(lambda: offline.record_late_check_ins(event, check_ins, utcnow()))
+    except DatabaseBusy:
+        message = _("Gerade ist viel los. Die Check-ins werden gleich noch einmal übertragen.")
+        return jsonify(message=message), 503
+    return jsonify(
+        results=[
+            {"code": r.code, "outcome": str(r.outcome), "text": _late_text(r)} for r in results
+        ],
+        count=count_text(event),
+    )
 
 
 # --- Badges --------------------------------------------------------------------------------
