@@ -84,9 +84,11 @@ migration: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-## make vendor: refresh the vendored Redoc build behind /api/v1/docs (static/vendor/redoc/) from
-## npm; needs node/npm. The committed files are what the app serves; it never loads them from a CDN.
+## make vendor: refresh the vendored browser libraries from npm (needs node/npm): the Redoc build
+## behind /api/v1/docs (static/vendor/redoc/) and jsQR, the QR decoder of the desk's camera
+## (static/vendor/jsqr/). The committed files are what the app serves; it never loads them from a CDN.
 REDOC_VERSION ?= 2.5.4
+JSQR_VERSION ?= 1.4.0
 vendor:
 	rm -rf .vendor-build && mkdir -p .vendor-build static/vendor/redoc
 	cd .vendor-build && npm pack --silent redoc@$(REDOC_VERSION) && tar xzf redoc-$(REDOC_VERSION).tgz
@@ -94,4 +96,9 @@ vendor:
 	cp .vendor-build/package/bundles/redoc.standalone.js.LICENSE.txt static/vendor/redoc/THIRD-PARTY-LICENSES.txt
 	cp .vendor-build/package/LICENSE static/vendor/redoc/LICENSE
 	echo "redoc $(REDOC_VERSION) (npm), bundles/redoc.standalone.js" > static/vendor/redoc/VERSION
+	mkdir -p static/vendor/jsqr
+	cd .vendor-build && npm pack --silent jsqr@$(JSQR_VERSION) && mkdir jsqr && tar xzf jsqr-$(JSQR_VERSION).tgz -C jsqr
+	cp .vendor-build/jsqr/package/dist/jsQR.js static/vendor/jsqr/jsQR.js
+	cp .vendor-build/jsqr/package/LICENSE static/vendor/jsqr/LICENSE
+	echo "jsqr $(JSQR_VERSION) (npm), dist/jsQR.js" > static/vendor/jsqr/VERSION
 	rm -rf .vendor-build
