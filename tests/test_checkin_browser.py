@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ from flask import Flask
 
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, Registration
+from eventapp.services.printing.checkin_qr import checkin_qr_png
+from tests.conftest import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.factories import make_activity, make_event, make_organiser, make_registration
 from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, qr_codes
@@ -58,7 +62,8 @@ def log_in(page: Any) -> None:
 
 def wait_for_scan_field(page: Any) -> None:
     """A scanner types into whatever has focus: wait until the page has put it in the field."""
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+    # A locator, not wait_for_function: polling a string would need 'unsafe-eval' under the CSP.
+    page.locator("input[name=code]:focus").wait_for()
 
 
 def checked_in(app: Flask, registration_id: int) -> bool:
@@ -234,3 +239,124 @@ def test_walk_in_is_checked_in_and_badge_opens_in_a_new_tab(app: Flask, page: An
     pdf = page.context.request.get(pdfs[0].url).body()
     assert page_sizes_mm(pdf) == [(105.0, 148.0)]
     assert [c.text for c in qr_codes(pdf, dpi=200)] == [code]
+
+
+def fake_camera_video(path: Path, code: str) -> Path:
+    """Write a short YUV4MPEG2 video of a badge's QR code, large and centred, for Chromium."""
+    from PIL import Image
+
+    width, height = 640, 480
+    qr = Image.open(io.BytesIO(checkin_qr_png(code))).convert("L")
+    qr = qr.resize((qr.width * 12, qr.height * 12), Image.Resampling.NEAREST)
+    frame = Image.new("L", (width, height), 255)
+    frame.paste(qr, ((width - qr.width) // 2, (height - qr.height) // 2))
+    y, cb, cr = frame.convert("RGB").convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + planes + b"FRAME\n" + planes)
+    return path
+
+
+@pytest.mark.parametrize("app_config", CSRF_ON)
+def test_camera_reads_a_badge_and_checks_the_person_in(
+    app: Flask, browser: Any, live_server: Any, tmp_path: Path
+) -> None:
+    data = seed(app)
+    video = fake_camera_video(tmp_path / "badge.y4m", data["codes"][1])
+    camera_browser = browser.browser_type.launch(
+        executable_path=str(CHROMIUM_PATH),
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    context = camera_browser.new_context(
+        base_url=live_server.url, locale="de-DE", permissions=["camera"]
+    )
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
+        ),
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    scans: list[str] = []
+    page.on("request", lambda r: scans.append(r.url) if r.url.endswith("/scan") else None)
+    try:
+        log_in(page)
+        page.goto(f"/organisation/einlass/{data['event_id']}/")
+        camera = page.get_by_role("button", name="Kamera")
+        camera.click()
+        assert camera.get_attribute("aria-pressed") == "true"
+        answer = page.locator("#desk-answer")
+        answer.get_by_text("Eingecheckt", exact=True).wait_for(timeout=20000)
+        assert "Vorname1 Nachname1" in answer.inner_text()
+        assert checked_in(app, data["ids"][1])
+        assert page.locator("#desk-count").inner_text() == "1 von 4 eingecheckt"
+        # The badge stays in front of the camera: it is not sent again.
+        page.wait_for_timeout(2000)
+        assert len(scans) == 1, scans
+        decoder = page.locator("#desk-camera-view").get_attribute("data-decoder")
+        print(f"camera decoder used: {decoder}")
+        assert decoder in ("jsqr", "barcode-detector")
+        # Pressed again, the camera stops and its picture goes.
+        camera.click()
+        assert camera.get_attribute("aria-pressed") == "false"
+        assert page.locator("#desk-camera-view").is_hidden()
+        assert page.evaluate("document.querySelector('video').srcObject") is None
+        assert not [p for p in problems if "Content Security Policy" in p], problems
+    finally:
+        context.close()
+        camera_browser.close()
+
+
+@pytest.mark.parametrize("app_config", CSRF_ON)
+def test_desk_keeps_scanning_offline_and_sends_when_back(app: Flask, page: Any) -> None:
+    data = seed(app)
+    log_in(page)
+    desk_url = f"/organisation/einlass/{data['event_id']}/"
+    page.goto(desk_url)
+    page.locator("summary", has_text="Name dieses Platzes").click()
+    page.get_by_label("Name dieses Platzes").fill("Nord")
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_text("Dieser Platz heißt jetzt „Nord“").wait_for()
+    page.goto(desk_url)
+    page.locator("#desk-offline[data-list-ready='4']").wait_for(state="attached")
+    wait_for_scan_field(page)
+    answer, pending = page.locator("#desk-answer"), page.locator("#desk-pending")
+
+    page.context.set_offline(True)
+    for number, code in enumerate(data["codes"]):
+        page.keyboard.type(code.lower())
+        page.keyboard.press("Enter")
+        answer.get_by_text(f"Vorname{number} Nachname{number}").wait_for()
+        assert "Offline gespeichert – wird übertragen" in answer.inner_text()
+    assert pending.inner_text() == "3 Check-ins warten auf Übertragung"
+    # The same badge again is not kept twice.
+    page.keyboard.type(data["codes"][0])
+    page.keyboard.press("Enter")
+    answer.get_by_text("Schon offline erfasst").wait_for()
+    assert pending.inner_text() == "3 Check-ins warten auf Übertragung"
+    assert not any(checked_in(app, i) for i in data["ids"])
+    page.screenshot(path="/tmp/desk-offline.png", full_page=True)
+
+    page.context.set_offline(False)
+    pending.wait_for(state="hidden")  # empty: nothing waits
+    assert page.locator("#desk-sent").inner_text().count("eingecheckt") == 3
+    assert page.locator("#desk-count").inner_text() == "3 von 4 eingecheckt"
+    with app.app_context():
+        people = [db.session.get(Registration, i) for i in data["ids"]]
+        assert all(p.checked_in_at is not None and p.checked_in_desk == "Nord" for p in people)
+    # The queue is empty for good, and an online scan goes the usual way again.
+    page.goto(desk_url)
+    wait_for_scan_field(page)
+    page.keyboard.type(data["codes"][0])
+    page.keyboard.press("Enter")
+    answer.get_by_text("Schon eingecheckt").wait_for()
+    assert pending.inner_text() == ""

@@ -31,12 +31,35 @@
     }
   }
 
-  function post(form) {
+  var offline = window.eventappDeskOffline;
+
+  // Without connection a scan is kept on this device and sent later (desk-offline.js).
+  function keepOffline(code, number) {
+    return offline.scan(code).then(function (card) {
+      if (number >= shown) {
+        shown = number;
+        answerRegion.replaceChildren(card);
+        undoRegion.replaceChildren(); // the last check-in here is one not sent yet
+      }
+    }, function () {
+      showMessage(scanForm.dataset.offline); // this browser cannot keep it (private mode)
+    });
+  }
+
+  // Post a form in the background; quiet (the camera) leaves the focus where it is, so a
+  // phone does not open its keyboard over the camera picture.
+  function post(form, quiet) {
     var number = ++sent;
     var body = new FormData(form);
+    var code = form === scanForm ? field.value : "";
     if (form === scanForm) {
       field.value = "";
-      field.focus();
+      if (!quiet) {
+        field.focus();
+      }
+      if (offline && navigator.onLine === false) {
+        return keepOffline(code, number);
+      }
     }
     return fetch(form.action, {
       method: "POST",
@@ -44,12 +67,30 @@
       credentials: "same-origin",
       headers: { Accept: "application/json" }
     })
-      .then(function (response) {
-        return response.json().then(function (data) {
-          return { ok: response.ok, data: data };
-        });
-      })
+      .then(
+        function (response) {
+          return response.json().then(
+            function (data) {
+              return { ok: response.ok, data: data };
+            },
+            function () {
+              // Not our answer: a proxy in front of a server it cannot reach is offline too.
+              return response.status >= 502 ? { offline: true } : { ok: false, data: {} };
+            }
+          );
+        },
+        function () {
+          return { offline: true };
+        }
+      )
       .then(function (result) {
+        if (result.offline) {
+          if (form === scanForm && offline) {
+            return keepOffline(code, number);
+          }
+          showMessage(scanForm.dataset.offline);
+          return;
+        }
         if (number < shown) {
           return; // an older scan answered late: the newer answer stays
         }
@@ -64,14 +105,22 @@
         }
       })
       .catch(function () {
-        showMessage(scanForm.dataset.offline);
+        showMessage(scanForm.dataset.failed);
       })
       .then(function () {
-        if (document.activeElement === document.body || form !== scanForm) {
+        if (!quiet && (document.activeElement === document.body || form !== scanForm)) {
           field.focus();
         }
       });
   }
+
+  // The camera (desk-camera.js) hands over each code it reads, as if it had been typed.
+  window.eventappDesk = {
+    scan: function (code) {
+      field.value = code;
+      return post(scanForm, true);
+    }
+  };
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
