@@ -18,6 +18,7 @@ from tests.conftest import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.factories import make_activity, make_event, make_organiser, make_registration
 from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, qr_codes
+from tests.test_accessibility_browser import axe_violations
 
 pytestmark = pytest.mark.browser
 CSRF_ON = [{"WTF_CSRF_ENABLED": True}]
@@ -275,7 +276,11 @@ def test_camera_reads_a_badge_and_checks_the_person_in(
         ],
     )
     context = camera_browser.new_context(
-        base_url=live_server.url, locale="de-DE", permissions=["camera"]
+        base_url=live_server.url,
+        locale="de-DE",
+        permissions=["camera"],
+        viewport={"width": 375, "height": 740},
+        has_touch=True,
     )
     context.route(
         "**/*",
@@ -299,6 +304,8 @@ def test_camera_reads_a_badge_and_checks_the_person_in(
         assert "Vorname1 Nachname1" in answer.inner_text()
         assert checked_in(app, data["ids"][1])
         assert page.locator("#desk-count").inner_text() == "1 von 4 eingecheckt"
+        page.screenshot(path="/tmp/desk-camera.png", full_page=True)
+        assert layout_problems(page, 375) == []
         # The badge stays in front of the camera: it is not sent again.
         page.wait_for_timeout(2000)
         assert len(scans) == 1, scans
@@ -316,9 +323,45 @@ def test_camera_reads_a_badge_and_checks_the_person_in(
         camera_browser.close()
 
 
+def layout_problems(page: Any, width: int) -> list[str]:
+    """Say what scrolls sideways or is a touch target under 44 px on the desk."""
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    small = page.evaluate(
+        """[...document.querySelectorAll(
+              'main button, main input:not([type=hidden]), main select, main .button')]
+           .filter(e => e.offsetParent !== null)
+           .filter(e => e.getBoundingClientRect().height < 44)
+           .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    return ([f"scrolls sideways: {wide} px"] if wide > width else []) + small
+
+
 @pytest.mark.parametrize("app_config", CSRF_ON)
-def test_desk_keeps_scanning_offline_and_sends_when_back(app: Flask, page: Any) -> None:
+def test_desk_keeps_scanning_offline_and_sends_when_back(
+    app: Flask, browser: Any, live_server: Any
+) -> None:
     data = seed(app)
+    # A phone; the CSP is bypassed only to inject axe-core (the camera test keeps it).
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="de-DE",
+        viewport={"width": 320, "height": 740},
+        has_touch=True,
+        bypass_csp=True,
+    )
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
+        ),
+    )
+    try:
+        offline_scans_are_sent_later(app, context.new_page(), data)
+    finally:
+        context.close()
+
+
+def offline_scans_are_sent_later(app: Flask, page: Any, data: dict[str, Any]) -> None:
     log_in(page)
     desk_url = f"/organisation/einlass/{data['event_id']}/"
     page.goto(desk_url)
@@ -345,6 +388,8 @@ def test_desk_keeps_scanning_offline_and_sends_when_back(app: Flask, page: Any) 
     assert pending.inner_text() == "3 Check-ins warten auf Übertragung"
     assert not any(checked_in(app, i) for i in data["ids"])
     page.screenshot(path="/tmp/desk-offline.png", full_page=True)
+    assert layout_problems(page, 320) == []
+    assert axe_violations(page) == []
 
     page.context.set_offline(False)
     pending.wait_for(state="hidden")  # empty: nothing waits
@@ -360,3 +405,16 @@ def test_desk_keeps_scanning_offline_and_sends_when_back(app: Flask, page: Any) 
     page.keyboard.press("Enter")
     answer.get_by_text("Schon eingecheckt").wait_for()
     assert pending.inner_text() == ""
+    # Logging out forgets the names kept on the device.
+    page.get_by_role("button", name=re.compile("Abmelden")).click()
+    page.wait_for_url(re.compile("/organisation/anmelden|/$"))
+    kept = page.evaluate(
+        """() => new Promise((resolve) => {
+            const opened = indexedDB.open("eventapp-desk", 1);
+            opened.onsuccess = () => {
+                const counted = opened.result.transaction("codes").objectStore("codes").count();
+                counted.onsuccess = () => resolve(counted.result);
+            };
+        })"""
+    )
+    assert kept == 0

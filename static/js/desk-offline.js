@@ -246,6 +246,23 @@
 
   window.eventappDeskOffline = { scan: scanOffline, send: send };
 
+  // Logging out forgets the names kept on this device; check-ins still waiting stay, and are
+  // sent from this desk after the next login.
+  var logout = document.querySelector("form[action$='/abmelden']");
+  if (logout) {
+    logout.addEventListener("submit", function (event) {
+      event.preventDefault();
+      store("codes", "readwrite")
+        .then(function (codes) {
+          return request(codes.clear());
+        })
+        .catch(function () {})
+        .then(function () {
+          logout.submit();
+        });
+    });
+  }
+
   window.addEventListener("online", function () {
     send().then(refreshCodes);
   });
