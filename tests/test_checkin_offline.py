@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eventapp.extensions import db
-from eventapp.models import Registration, RegistrationStatus
+from eventapp.models import Event, Registration, RegistrationStatus
 from eventapp.services.checkin import desk, offline
 from eventapp.timezones import utcnow
 from tests.conftest import login
@@ -174,3 +177,39 @@ def test_late_check_ins_need_the_form_token(app: Flask, client: FlaskClient) -> 
     assert client.post(url, json=batch).status_code == 400
     answer = client.post(url, json=batch, headers={"X-CSRFToken": token})
     assert answer.status_code == 200 and answer.get_json()["results"][0]["outcome"] == "checked_in"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    scans=st.lists(
+        st.tuples(st.booleans(), st.integers(min_value=0, max_value=600)), min_size=1, max_size=6
+    )
+)
+def test_any_mix_of_scans_keeps_one_check_in_at_the_earliest_late_time(
+    app: Flask, scans: list[tuple[bool, int]]
+) -> None:
+    """Online scans (first one wins) and late ones (earliest wins), sent in any order."""
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event)) or make_event()
+        number = db.session.scalar(sa.select(sa.func.count(Registration.id)))
+        person = make_registration(event, email=f"person{number}@example.org")
+        start = utcnow() - timedelta(hours=1)
+        expected = None
+        for late, seconds in scans:
+            when = start + timedelta(seconds=seconds)
+            if late:
+                batch = [offline.LateCheckIn(person.checkin_code, when, "Nord")]
+                offline.record_late_check_ins(event, batch, utcnow())
+                expected = when if expected is None else min(expected, when)
+            else:
+                desk.check_in(person, when, "Süd")
+                expected = when if expected is None else expected
+        db.session.commit()
+        db.session.refresh(person)
+        assert person.checked_in_at == expected
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(Registration.checked_in_at.is_not(None),
+                                             Registration.id == person.id)
+        ) == 1  # fmt: skip
