@@ -150,7 +150,9 @@
         } else if (person && person.checked_in) {
           shown = card("answer-warn", text.already, person);
         } else {
-          shown = card("answer-offline", text.saved, person, person ? "" : text.unknown + " (" + code + ")");
+          shown = person
+            ? card("answer-offline", text.saved, person)
+            : card("answer-warn", text.saved, null, text.unknown + " (" + code + ")");
           return store("queue", "readwrite").then(function (queue) {
             return request(
               queue.add({
@@ -187,6 +189,11 @@
       list.appendChild(item);
     });
     sentRegion.replaceChildren(title, list);
+    // An answer still saying "will be sent" is out of date now: the list says what became of it.
+    var answer = document.querySelector("#desk-answer [data-outcome=offline]");
+    if (answer) {
+      answer.parentNode.replaceChildren();
+    }
   }
 
   function send() {
