@@ -369,6 +369,8 @@ def offline_scans_are_sent_later(app: Flask, page: Any, data: dict[str, Any]) ->
     page.get_by_label("Name dieses Platzes").fill("Nord")
     page.get_by_role("button", name="Speichern").click()
     page.get_by_text("Dieser Platz heißt jetzt „Nord“").wait_for()
+    # Back on the desk after the redirect to #scan, the scanner can type at once.
+    wait_for_scan_field(page)
     page.goto(desk_url)
     page.locator("#desk-offline[data-list-ready='4']").wait_for(state="attached")
     wait_for_scan_field(page)
@@ -407,7 +409,7 @@ def offline_scans_are_sent_later(app: Flask, page: Any, data: dict[str, Any]) ->
     assert pending.inner_text() == ""
     # Logging out forgets the names kept on the device.
     page.get_by_role("button", name=re.compile("Abmelden")).click()
-    page.wait_for_url(re.compile("/organisation/anmelden|/$"))
+    page.get_by_text("Sie sind abgemeldet.").wait_for()
     kept = page.evaluate(
         """() => new Promise((resolve) => {
             const opened = indexedDB.open("eventapp-desk", 1);

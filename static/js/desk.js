@@ -9,6 +9,18 @@
     return;
   }
   var field = scanForm.querySelector("input[name=code]");
+  // After a redirect to #scan browsers skip autofocus; a scanner types into whatever has focus,
+  // so the field takes it whenever nothing else has.
+  // (Chrome also drops focus when it scrolls to the #fragment after load, so once more then.)
+  function takeFocus() {
+    if (!document.activeElement || document.activeElement === document.body) {
+      field.focus();
+    }
+  }
+  takeFocus();
+  window.addEventListener("load", function () {
+    window.setTimeout(takeFocus, 0);
+  });
   var answerRegion = document.getElementById("desk-answer");
   var undoRegion = document.getElementById("desk-undo");
   var count = document.getElementById("desk-count");
