@@ -230,6 +230,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(accounts.bp)
+    from eventapp.views import imports
+
+    app.register_blueprint(imports.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

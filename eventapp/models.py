@@ -834,3 +834,38 @@ class AccountLog(db.Model):
     detail: Mapped[str] = mapped_column(sa.String(200), default="")
     # The client's address (the real one behind TRUSTED_PROXIES).
     client_address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class ImportKind(enum.StrEnum):
+    """What an uploaded table holds."""
+
+    PARTICIPANTS = "participants"
+    PEOPLE = "people"
+    PROGRAMME = "programme"
+
+
+class PendingImport(db.Model):
+    """An uploaded table between its preview and the organiser's confirmation.
+
+    Kept in the database, so the confirmation may reach any host; deleted once imported or
+    when it expires.
+    """
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only the organiser who uploaded the file sees its preview and confirms it.
+    organiser_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    kind: Mapped[ImportKind] = mapped_column(_enum(ImportKind))
+    filename: Mapped[str] = mapped_column(sa.String(200), default="")
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # Choices made with the upload (mails, the participants' recorded consent).
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The upload is deleted after this moment.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    event: Mapped[Event] = relationship()

@@ -412,9 +412,17 @@ def update_details(registration: Registration, person: Participant) -> set[str]:
 
 
 def change_choices(
-    registration: Registration, activity_ids: Iterable[int], manage_token: str | None = None
+    registration: Registration,
+    activity_ids: Iterable[int],
+    manage_token: str | None = None,
+    *,
+    notify: bool = True,
 ) -> list[Enrolment]:
-    """Replace the person's activity choices; kept choices keep their place in line."""
+    """Replace the person's activity choices; kept choices keep their place in line.
+
+    With notify off (an organiser's import without mails) the person is not told; people who
+    move up into a freed seat always are.
+    """
     if registration.status == RegistrationStatus.CANCELLED:
         raise DomainError(_("Diese Anmeldung ist storniert."))
     current = {e.activity_id: e for e in registration.enrolments if e.status in ACTIVE}
@@ -430,7 +438,8 @@ def change_choices(
         else:
             waitlist.enrol(registration, chosen[activity_id], over_capacity=by_organiser)
     db.session.flush()
-    notices.changed(registration, manage_token)
+    if notify:
+        notices.changed(registration, manage_token)
     return promoted
 
 
