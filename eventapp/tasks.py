@@ -74,7 +74,9 @@ def run_print_job(job_id: int) -> None:
 
 @task_queue.task("sweep", schedule=crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: send what is due, mail quiet change notices, recover lost print jobs."""
+    """Every minute: send what is due, mail quiet change notices, recover lost print jobs, and
+    delete expired print files and uploads awaiting import."""
+    from eventapp.services.imports import pending as pending_imports
     from eventapp.services.mail import change_notices, outbox
     from eventapp.services.printing import jobs
 
@@ -86,6 +88,7 @@ def sweep() -> None:
     for job_id in jobs.recover_lost_jobs():
         task_queue.bound().enqueue("run_print_job", job_id)
     jobs.expire_files()
+    pending_imports.expire()
     db.session.commit()
 
 

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     """Add the project's commands to the app's CLI."""
     # Imported with the app, not with this module: `eventapp badges` starts its rendering
     # processes before the app (and the programme services the demo needs) are loaded.
+    from eventapp.cli.imports import import_command
     from eventapp.cli.programme import copy_event_command
     from eventapp.demo.event import seed_demo_command
 
@@ -36,6 +37,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(copy_event_command)
+    app.cli.add_command(import_command)
     printing.register(app)
 
 

@@ -25,12 +25,14 @@ from eventapp.models import (
 from eventapp.request_numbers import whole_number
 from eventapp.services.imports.columns import PARTICIPANT_COLUMNS, ColumnMap, heading_key
 from eventapp.services.imports.rows import (
+    LANGUAGES,
     ImportOptions,
     Outcome,
     RowRefused,
     RowResult,
     cell_message,
     label_lookup,
+    language_error,
     yes_no,
     yes_no_error,
 )
@@ -41,14 +43,6 @@ SALUTATIONS = {
     "frau": "Frau", "herr": "Herr", "ms": "Frau", "mrs": "Frau", "mr": "Herr",
     "keineangabe": "", "divers": "",
 }  # fmt: skip
-LANGUAGES = {
-    "de": "de",
-    "deutsch": "de",
-    "german": "de",
-    "en": "en",
-    "englisch": "en",
-    "english": "en",
-}
 # Federal states by name and by their usual abbreviations; "Ausland" for abroad.
 STATE_ABBREVIATIONS = {
     "bw": "Baden-Württemberg", "by": "Bayern", "be": "Berlin", "bb": "Brandenburg",
@@ -176,15 +170,29 @@ class ParticipantImporter:
             data["network"] = known.network.name if known.network else ""
             data["photo_consent"] = known.photo_consent
         for name in FORM_FIELDS:
-            if columns.has(name):
+            if columns.has(name) and (
+                columns.value(cells, name) or name not in {"role", "language"}
+            ):
                 data[name] = columns.value(cells, name)
         if columns.has("salutation"):
             raw = data["salutation"]
             data["salutation"] = SALUTATIONS.get(heading_key(raw), raw)
+            if data["salutation"] not in {"", "Frau", "Herr"}:
+                errors.append(
+                    cell_message(
+                        columns.heading("salutation"),
+                        _(
+                            "„%(value)s“ ist keine Anrede. Möglich sind „Frau“, „Herr“ oder ein "
+                            "leeres Feld; ein Titel gehört in die Spalte „Titel“.",
+                            value=raw,
+                        ),
+                    )
+                )
+                data["salutation"] = ""
         if columns.has("role"):
             raw = data["role"]
-            data["role"] = self.roles.get(heading_key(raw), raw) if raw else data["role"]
-            if raw and heading_key(raw) not in self.roles:
+            data["role"] = self.roles.get(heading_key(raw), raw)
+            if heading_key(raw) not in self.roles:
                 errors.append(
                     cell_message(
                         columns.heading("role"),
@@ -216,7 +224,9 @@ class ParticipantImporter:
                 data["state"] = ""
         if columns.has("language"):
             raw = data["language"]
-            data["language"] = LANGUAGES.get(heading_key(raw), raw) if raw else "de"
+            data["language"] = LANGUAGES.get(heading_key(raw), "de")
+            if heading_key(raw) not in LANGUAGES:
+                errors.append(language_error(columns.heading("language"), raw))
         if columns.has("photo_consent"):
             consent = yes_no(columns.value(cells, "photo_consent"))
             if consent is None:

@@ -17,12 +17,14 @@ from eventapp.models import Activity, ActivityKind, ActivityPerson, Event, Room
 from eventapp.request_numbers import whole_number
 from eventapp.services.imports.columns import PROGRAMME_COLUMNS, ColumnMap, heading_key
 from eventapp.services.imports.rows import (
+    LANGUAGES,
     ImportOptions,
     Outcome,
     RowRefused,
     RowResult,
     cell_message,
     label_lookup,
+    language_error,
     yes_no,
     yes_no_error,
 )
@@ -256,10 +258,12 @@ class ProgrammeImporter:
                         else _("Bitte geben Sie die Art an (z. B. Plenum oder Workshop)."),
                     )
                 )
+                data["kind"] = ActivityKind.PLENARY.value  # the row is refused anyway
             else:
                 data["kind"] = kind
         elif known is None:
             errors.append(_("Die Datei braucht eine Spalte „Art“ für neue Programmpunkte."))
+            data["kind"] = ActivityKind.PLENARY.value  # the row is refused anyway
         if columns.has("room"):
             raw = " ".join(columns.value(cells, "room").split())
             room = self.rooms.get(raw.casefold())
@@ -283,10 +287,10 @@ class ProgrammeImporter:
                 errors.append(yes_no_error(columns.heading("requires_enrolment")))
             data["requires_enrolment"] = {True: "yes", False: "no", None: "auto"}[choice]
         if columns.has("language"):
-            raw = heading_key(columns.value(cells, "language"))
-            data["language"] = {"deutsch": "de", "englisch": "en", "english": "en", "": "de"}.get(
-                raw, raw
-            )
+            raw = columns.value(cells, "language")
+            data["language"] = LANGUAGES.get(heading_key(raw), "de") if raw.strip() else "de"
+            if raw.strip() and heading_key(raw) not in LANGUAGES:
+                errors.append(language_error(columns.heading("language"), raw))
         for flag in FLAGS:
             if columns.has(flag):
                 raw = columns.value(cells, flag)

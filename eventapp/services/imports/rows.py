@@ -187,6 +187,23 @@ def yes_no_error(heading: str) -> str:
     return _("%(column)s: Bitte „ja“ oder „nein“ eintragen.", column=heading)
 
 
+LANGUAGES = {
+    "de": "de",
+    "deutsch": "de",
+    "german": "de",
+    "en": "en",
+    "englisch": "en",
+    "english": "en",
+}
+
+
+def language_error(heading: str, value: str) -> str:
+    """Return the message for a language other than German or English."""
+    return cell_message(
+        heading, _("„%(value)s“: Bitte „de“ (Deutsch) oder „en“ (Englisch) eintragen.", value=value)
+    )
+
+
 def label_lookup(labels: dict[str, LazyString]) -> dict[str, str]:
     """Map each value, its German and its English label (reduced like headings) to the value."""
     found: dict[str, str] = {}
