@@ -21,11 +21,14 @@ from eventapp.models import (
     Activity,
     Enrolment,
     EnrolmentStatus,
+    ImportKind,
     OrganiserRole,
     Person,
     Registration,
 )
 from eventapp.services.accounts import links, team
+from eventapp.services.imports import pending as pending_imports
+from eventapp.services.imports.rows import ImportOptions
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.registration import registrations as service
 from tests.factories import make_organiser
@@ -133,6 +136,18 @@ def build_demo_pages(app: Flask) -> DemoPages:
         )
         person = db.session.scalar(sa.select(Person.id).limit(1))
         room = event.rooms[0].id
+        upload = pending_imports.store(
+            admin,
+            event,
+            ImportKind.PARTICIPANTS,
+            "teilnehmende-mit-einem-sehr-langen-dateinamen-2026.csv",
+            (
+                "Vorname;Nachname;E-Mail-Adresse;Organisation;Bundesland;Workshops\r\n"
+                f"Jürgen;Groß;juergen@example.org;Handwerkskammer Köln;NRW;{full.id}\r\n"
+                "Änne;;kein-at-zeichen;IHK Potsdam;Mars;Gibt es nicht\r\n"
+            ).encode("cp1252"),
+            ImportOptions(consent_version="2026-01"),
+        )
         db.session.commit()
         pages = DemoPages(slug=event.slug, event_id=event.id)
         slug, eid = event.slug, event.id
@@ -251,6 +266,16 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
             PageKind(
                 "walk-in registration", f"/organisation/einlass/{eid}/spontan", organiser=True
+            ),
+            PageKind("import upload", f"{org}/import/", organiser=True),
+            PageKind(
+                "import upload, errors", f"{org}/import/", organiser=True, post={}, status=400
+            ),
+            PageKind(
+                "import preview, errors",
+                f"{org}/import/{upload.id}",
+                organiser=True,
+                wide_table=True,
             ),
             PageKind(
                 "walk-in registration, errors",
