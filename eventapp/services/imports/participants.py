@@ -83,6 +83,8 @@ class ParticipantImporter:
             key = " ".join(activity.title.split()).casefold()
             self.activities_by_title.setdefault(key, []).append(activity)
         self.seen: dict[str, int] = {}
+        # Fields of the current row whose cells the checks before the form refused.
+        self.reported: set[str] = set()
 
     def label(self, columns: ColumnMap, cells: list[str]) -> str:
         """Name the row's person: first and last name, and the address."""
@@ -124,7 +126,8 @@ class ParticipantImporter:
         if not data.get("state") and network is not None and network.state:
             form.state.data, form.state.errors = network.state, []
         for name, field in form._fields.items():
-            for message in field.errors:
+            # A cell refused by the checks above gets no second message from the form.
+            for message in field.errors if name not in self.reported else []:
                 errors.append(cell_message(self.field_heading(columns, name), message))
         chosen = self._choices(columns, cells, errors)
         if errors:
@@ -158,6 +161,7 @@ class ParticipantImporter:
         self, columns: ColumnMap, cells: list[str], known: Registration | None, errors: list[str]
     ) -> MultiDict[str, str]:
         """Return what the form would hold: the stored values, overlaid with the file's cells."""
+        self.reported = set()
         data: dict[str, Any] = {
             "salutation": "", "title": "", "organisation": "", "network": "", "state": "",
             "role": ParticipantRole.PARTICIPANT.value, "language": "de",
@@ -189,6 +193,7 @@ class ParticipantImporter:
                     )
                 )
                 data["salutation"] = ""
+                self.reported.add("salutation")
         if columns.has("role"):
             raw = data["role"]
             data["role"] = self.roles.get(heading_key(raw), raw)
@@ -206,6 +211,7 @@ class ParticipantImporter:
                     )
                 )
                 data["role"] = ParticipantRole.PARTICIPANT.value
+                self.reported.add("role")
         if columns.has("state"):
             raw = data["state"]
             data["state"] = STATES.get(heading_key(raw), raw)
@@ -222,11 +228,13 @@ class ParticipantImporter:
                     )
                 )
                 data["state"] = ""
+                self.reported.add("state")
         if columns.has("language"):
             raw = data["language"]
             data["language"] = LANGUAGES.get(heading_key(raw), "de")
             if heading_key(raw) not in LANGUAGES:
                 errors.append(language_error(columns.heading("language"), raw))
+                self.reported.add("language")
         if columns.has("photo_consent"):
             consent = yes_no(columns.value(cells, "photo_consent"))
             if consent is None:
