@@ -163,7 +163,8 @@ def world(app: Flask, client: FlaskClient) -> dict[str, Any]:
 
 def argument_value(rule: Rule, name: str, ids: dict[str, Any]) -> str | None:
     """Return a valid value for a route argument, or None for routes we cannot fill."""
-    known = {"code": "en", "layout": "a4-10", "unknown": "x", "person_id": "1", "job_id": "1"}
+    known = {"code": "en", "layout": "a4-10", "unknown": "x", "person_id": "1", "job_id": "1",
+             "import_id": "1"}  # fmt: skip
     if name == "kind":
         return "csv" if "export" in rule.rule else "programme"
     value = ids.get(name, known.get(name))
