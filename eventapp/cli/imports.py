@@ -76,8 +76,12 @@ def import_command(
         consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
     )
 
+    def progress(done: int, total: int) -> None:
+        if done % 250 == 0 or (done == total and total >= 250):
+            click.echo(f"… {done} of {total} rows", err=True)
+
     def work() -> ImportReport:
-        report = run_import(event, import_kind, content, file.name, options)
+        report = run_import(event, import_kind, content, file.name, options, progress)
         if dry_run or not report.ok:
             raise _NothingStored(report)
         return report

@@ -345,7 +345,6 @@ class ParticipantImporter:
             self.event, person, chosen or [], ignore_window=True, notify=self.options.send_mail
         )
         result.registration.organiser_notes = notes
-        db.session.flush()
         return RowResult(number, label, Outcome.NEW, notes=self._places(result.registration))
 
     def _update(
