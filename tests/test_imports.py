@@ -116,6 +116,11 @@ def test_read_table_takes_the_first_sheet_of_an_xlsx_with_values_as_text() -> No
         (b"a" * (5 * 1024 * 1024 + 1), "riesig.csv", "größer als 5 MB"),
         (b"\x81\x8d\x8f\x90\x9d" * 3, "x.csv", "weder als UTF-8 noch als Windows-1252"),
         ("Name\n" + "x\n" * (MAX_ROWS + 1), "lang.csv", "mehr als"),
+        (
+            "Name;E-Mail\n" + "x;x@example.org\n" * 2000 + "y;y\x00@example.org\n",
+            "x.csv",
+            "Zeile 2002",
+        ),
     ],
 )
 def test_read_table_refuses_what_is_no_table_with_a_message(

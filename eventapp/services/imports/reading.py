@@ -146,6 +146,13 @@ def _keep_row(rows: list[tuple[int, list[str]]], number: int, cells: list[str]) 
     """Add a row unless it is empty; refuse a table beyond the row limit."""
     if not any(cell.strip() for cell in cells):
         return
+    if any("\x00" in cell for cell in cells):  # no text holds one; PostgreSQL cannot compare it
+        raise UnreadableFile(
+            _(
+                "Zeile %(row)s enthält ein Nullzeichen; die Datei ist wohl keine Tabelle.",
+                row=number,
+            )
+        )
     if len(rows) > MAX_ROWS:  # the header row comes on top of the limit
         raise UnreadableFile(
             _(

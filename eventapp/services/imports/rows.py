@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from eventapp.extensions import db
 from eventapp.models import Event, ImportKind
@@ -161,7 +161,7 @@ def _one_row(importer: RowImporter, columns: ColumnMap, cells: list[str], number
         heading = importer.field_heading(columns, error.field)
         message = cell_message(heading, error.message) if heading else error.message
         return RowResult(number, label, Outcome.ERROR, errors=[message])
-    except IntegrityError:
+    except (IntegrityError, DataError):  # a value the database refuses (a race, a range)
         message = _("Die Zeile widerspricht gespeicherten Daten und lässt sich nicht speichern.")
         return RowResult(number, label, Outcome.ERROR, errors=[message])
 
