@@ -1,6 +1,6 @@
 """pending imports: uploaded tables kept between preview and confirmation
 
-Revision ID: 0007
+Revision ID: 0010
 Revises: 0009
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import eventapp.timezones
 
 
-revision = '0007'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
