@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+from flask import Flask, session
+from wtforms import IntegerField, StringField
+from wtforms.validators import Length
+
+from eventapp.forms import Form
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "eventapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -37,3 +43,26 @@ def test_every_message_has_an_english_translation() -> None:
     }
     missing = sorted(source_messages() - translated)
     assert missing == [], f"run `make translations` and translate: {missing[:10]}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("de", "Feld kann nicht länger als 3 Zeichen sein."),
+        ("en", "Field cannot be longer than 3 characters."),
+    ],
+)
+def test_messages_wtforms_writes_itself_speak_the_visitors_language(
+    app: Flask, lang: str, expected: str
+) -> None:
+    class Probe(Form):
+        name = StringField("Name", validators=[Length(max=3)])
+        size = IntegerField("Anzahl")
+
+    with app.test_request_context("/", method="POST", data={"name": "abcdef", "size": "x"}):
+        session["lang"] = lang
+        form = Probe(meta={"csrf": False})
+        assert not form.validate()
+        assert form.name.errors == [expected]
+        assert form.size.errors[0] in ("Keine gültige, ganze Zahl.", "Not a valid integer value.")
+        assert (form.size.errors[0] == "Keine gültige, ganze Zahl.") == (lang == "de")
