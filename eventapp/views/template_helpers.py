@@ -11,6 +11,7 @@ from flask_babel import format_date, get_locale
 
 from eventapp import labels, urls
 from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
+from eventapp.services.mail.greeting import greeting_for
 from eventapp.timezones import to_local
 
 
@@ -52,6 +53,7 @@ def register(app: Flask) -> None:
     """Install filters, globals and the language-switch route."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(longdate, "longdate")
+    app.add_template_filter(greeting_for, "greeting")
     app.add_template_global(urls.public_url, "public_url")
 
     @app.context_processor
