@@ -233,6 +233,9 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.views import imports
 
     app.register_blueprint(imports.bp)
+    from eventapp.views import campaigns
+
+    app.register_blueprint(campaigns.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

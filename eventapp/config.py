@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds before the first new attempt at a mail the server refused; each further wait is
     # four times longer, up to an hour.
     "MAIL_RETRY_DELAY": 30,
+    # Campaign mails (Rundmails) the worker sends per minute, across all hosts: a steady pace
+    # the mail server and the recipients' providers accept.
+    "MAIL_CAMPAIGN_MAILS_PER_MINUTE": 60,
     # Seconds without further edits before activity-change notices are mailed (one per edit run).
     "CHANGE_NOTICE_DELAY": 600,
     # Largest request body in bytes.
@@ -101,6 +104,7 @@ INT_KEYS = {
     "MAIL_MAX_ATTEMPTS",
     "PRINT_PROCESSES",
     "MAIL_RETRY_DELAY",
+    "MAIL_CAMPAIGN_MAILS_PER_MINUTE",
     "WORKER_THREADS",
     "PRINT_FILE_DAYS",
     "MAX_CONTENT_LENGTH",

@@ -589,11 +589,62 @@ class AccountToken(db.Model):
         return self.used_at is None and self.revoked_at is None and moment < self.expires_at
 
 
+class CampaignStatus(enum.StrEnum):
+    """Where a mail to many participants (Rundmail) stands."""
+
+    SENDING = "sending"
+    SENT = "sent"
+
+
+class MailCampaign(TimestampMixin, db.Model):
+    """A mail an organiser sent to a group of participants; one outbox row per recipient."""
+
+    __tablename__ = "mail_campaign"
+    __table_args__ = (sa.Index("ix_mail_campaign_event_created", "event_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+    # Kept as it was at the time, so the campaign still says who sent it when the account is gone.
+    created_by_email: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    # The organiser's plain text with {placeholders}; never read as a template.
+    body: Mapped[str] = mapped_column(sa.Text)
+    # Language of the greeting and the workshop list put in for the placeholders.
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    # Who gets it: the segment's key and parameters, and its label as shown when sent.
+    segment: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    segment_label: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.SENDING
+    )
+    # Recipients fixed when it was sent.
+    recipient_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The throttle's slot of its last mail: the next campaign's mails start after it.
+    last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the last of its mails was delivered or given up.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Random key of the confirmation form: a second click on "Senden" finds this campaign.
+    send_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    event: Mapped[Event] = relationship()
+    created_by: Mapped[Organiser | None] = relationship()
+
+
 class OutboxMail(TimestampMixin, db.Model):
     """An e-mail written in the business transaction and delivered after commit."""
 
     __tablename__ = "outbox_mail"
-    __table_args__ = (sa.Index("ix_outbox_mail_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_mail_status_next", "status", "next_attempt_at"),
+        # A campaign mails each person once, whatever is clicked or retried.
+        sa.UniqueConstraint(
+            "campaign_id", "registration_id", name="uq_outbox_mail_campaign_registration"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
@@ -620,6 +671,10 @@ class OutboxMail(TimestampMixin, db.Model):
     # the attempt is recorded: a mail still marked when its lease is over may have left, so it is
     # never sent again on its own (an organiser decides).
     delivery_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The campaign (Rundmail) this mail belongs to; its sender is the campaign's organiser.
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("mail_campaign.id", ondelete="SET NULL")
+    )
 
 
 class ActivityChangeNotice(db.Model):

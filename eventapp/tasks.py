@@ -77,12 +77,15 @@ def sweep() -> None:
     """Every minute: send what is due, mail quiet change notices, recover lost print jobs, and
     delete expired print files and uploads awaiting import."""
     from eventapp.services.imports import pending as pending_imports
-    from eventapp.services.mail import change_notices, outbox
+    from eventapp.services.mail import campaigns, change_notices, outbox
     from eventapp.services.printing import jobs
 
     config = current_app.config
+    campaigns.reschedule_missed(config)  # after an outage, campaign mails keep their pace
+    db.session.commit()
     while sum(outbox.deliver(config, limit=100).values()) >= 100:
         pass  # a full round: more are due at once
+    campaigns.mark_finished()
     change_notices.flush_change_notices()
     db.session.commit()
     for job_id in jobs.recover_lost_jobs():

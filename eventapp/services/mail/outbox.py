@@ -118,13 +118,20 @@ def queue_for_rendering(
     *,
     kind: str,
     registration: Registration | None = None,
+    campaign_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMail:
     """Write a mail to the outbox now; the worker renders its text before sending it.
 
     The row is part of the business transaction, so the mail is never lost; the renderer
     registered for its kind builds the message from render_data (and the registration, if any).
+    A campaign's mails carry its id and the moment their turn comes (the throttle's slot).
     """
-    return _add(recipient, subject, b"", render_data, kind, registration, None)
+    mail = _add(recipient, subject, b"", render_data, kind, registration, None)
+    mail.campaign_id = campaign_id
+    if not_before is not None:
+        mail.next_attempt_at = not_before
+    return mail
 
 
 def _add(

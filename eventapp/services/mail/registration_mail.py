@@ -40,7 +40,7 @@ def calendar_attachment(registration: Registration) -> list[tuple[str, str, byte
     return [(name, ical.MAIL_ATTACHMENT_TYPE, payload)]
 
 
-def _choices(registration: Registration) -> list[dict[str, Any]]:
+def active_choices(registration: Registration) -> list[dict[str, Any]]:
     """Return the active choices with status and place in line, in programme order."""
     from eventapp.services.registration.waitlist import waitlist_position
 
@@ -66,7 +66,7 @@ def _text(registration: Registration, template: str, **context: Any) -> str:
             f"email/{template}.txt",
             registration=registration,
             event=registration.event,
-            choices=_choices(registration),
+            choices=active_choices(registration),
             event_position=event_waitlist_position(registration),
             resend_url=urls.resend_url(registration.event),
             **context,
