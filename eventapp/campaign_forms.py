@@ -56,6 +56,7 @@ class CampaignForm(Form):
     body = TextAreaField(
         _l("Text"),
         default=DEFAULT_BODY,
+        render_kw={"rows": 14},
         validators=[
             DataRequired(_l("Bitte geben Sie den Text der E-Mail ein.")),
             Length(max=20000, message=_l("Bitte höchstens %(max)d Zeichen eingeben.")),

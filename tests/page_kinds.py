@@ -29,6 +29,7 @@ from eventapp.models import (
 from eventapp.services.accounts import links, team
 from eventapp.services.imports import pending as pending_imports
 from eventapp.services.imports.rows import ImportOptions
+from eventapp.services.mail import campaign_segments, campaigns
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.registration import registrations as service
 from tests.factories import make_organiser
@@ -80,6 +81,20 @@ def registration_form_data(email: str, choice: int | None = None) -> dict[str, s
     if choice is not None:
         data["slot-waehlen"] = str(choice)
     return data
+
+
+def campaign_form_data(activity_id: int, action: str) -> dict[str, str]:
+    """Return a filled campaign form to the waiting list of a workshop, with an action."""
+    return {
+        "segment": "workshop_waiting",
+        "activity": str(activity_id),
+        "network": "",
+        "role": "participant",
+        "language": "de",
+        "subject": "Neuigkeiten zu Ihrem Workshop, {vorname} {name}",
+        "body": "{anrede},\n\nSie warten auf:\n{workshops}\n\nIhr Link: {verwaltungslink}",
+        "aktion": action,
+    }
 
 
 def build_demo_pages(app: Flask) -> DemoPages:
@@ -147,6 +162,13 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 "Änne;;kein-at-zeichen;IHK Potsdam;Mars;Gibt es nicht\r\n"
             ).encode("cp1252"),
             ImportOptions(consent_version="2026-01"),
+        )
+        campaign = campaigns.send(
+            event,
+            campaign_segments.Segment("workshop_waiting", activity_id=full.id),
+            campaigns.Draft("Ein Platz wird frei?", "{anrede},\n\n{workshops}\n"),
+            admin,
+            campaigns.new_send_key(),
         )
         db.session.commit()
         pages = DemoPages(slug=event.slug, event_id=event.id)
@@ -261,6 +283,27 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 organiser=True,
                 post={"email": "keine-adresse", "role": "chef"},
                 status=400,
+            PageKind("campaigns", f"{org}/rundmails/", organiser=True),
+            PageKind("campaign", f"{org}/rundmails/{campaign.id}", organiser=True),
+            PageKind("new campaign", f"{org}/rundmails/neu", organiser=True),
+            PageKind(
+                "new campaign, errors",
+                f"{org}/rundmails/neu",
+                organiser=True,
+                post=campaign_form_data(full.id, "vorschau") | {"body": "{unbekannt}"},
+                status=400,
+            ),
+            PageKind(
+                "new campaign, preview",
+                f"{org}/rundmails/neu",
+                organiser=True,
+                post=campaign_form_data(full.id, "vorschau"),
+            ),
+            PageKind(
+                "new campaign, confirm",
+                f"{org}/rundmails/neu",
+                organiser=True,
+                post=campaign_form_data(full.id, "pruefen"),
             ),
             PageKind("check-in", "/organisation/einlass/", organiser=True),
             PageKind("badge desk", f"/organisation/einlass/{eid}/?q=a", organiser=True),
