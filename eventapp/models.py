@@ -676,6 +676,8 @@ class OutboxMail(TimestampMixin, db.Model):
         sa.ForeignKey("mail_campaign.id", ondelete="SET NULL")
     )
 
+    campaign: Mapped[MailCampaign | None] = relationship()
+
 
 class ActivityChangeNotice(db.Model):
     """A pending or sent notice that a published activity moved, changed room or was cancelled.

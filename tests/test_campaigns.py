@@ -431,3 +431,28 @@ def test_sent_at_is_an_aware_time(app: Flask, day: Day) -> None:
         db.session.commit()
         assert campaign.sent_at is not None and campaign.sent_at.tzinfo is not None
         assert campaign.sent_at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_undelivered_campaign_mail_names_who_sent_the_campaign(
+    app: Flask, staff_client: FlaskClient, day: Day
+) -> None:
+    from eventapp.models import Event
+    from tests.smtp_server import free_port
+
+    app.config.update({"MAIL_BACKEND": "smtp", "MAIL_PORT": free_port(), "MAIL_MAX_ATTEMPTS": 1})
+    with app.app_context():
+        organiser = db.session.scalar(sa.select(Organiser))
+        campaigns.send(
+            db.session.get(Event, day.event_id),
+            campaign_segments.Segment("role", role="press"),
+            campaigns.Draft("Presseinfo", "{anrede},\nText"),
+            organiser,
+            campaigns.new_send_key(),
+        )
+        db.session.commit()
+        assert outbox.deliver(app.config)["failed"] == 1
+    page = staff_client.get("/organisation/e-mails/").get_data(as_text=True)
+    assert "Presseinfo" in page and "Rundmail von staff@example.org" in page
+    listing = staff_client.get(url(day, "")).get_data(as_text=True)
+    assert "0 von 1 gesendet, 1 fehlgeschlagen" in listing

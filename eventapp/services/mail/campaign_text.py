@@ -43,7 +43,7 @@ PLACEHOLDERS = (
         "verwaltungslink",
         _l(
             "der persönliche Link zur Anmeldung; beim Versand bekommt jede Person einen neuen "
-            "Link, frühere Links gelten danach nicht mehr"
+            "Link, frühere Links und abonnierte Kalender gelten danach nicht mehr"
         ),
         in_subject=False,
     ),

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from eventapp.database import read_only
 from eventapp.extensions import db
@@ -468,6 +469,7 @@ def failed_mails(limit: int = 200) -> list[OutboxMail]:
     return list(
         db.session.scalars(
             sa.select(OutboxMail)
+            .options(selectinload(OutboxMail.campaign))
             .where(OutboxMail.status == MailStatus.FAILED)
             .order_by(OutboxMail.updated_at.desc(), OutboxMail.id.desc())
             .limit(limit)
