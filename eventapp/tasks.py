@@ -77,11 +77,11 @@ def sweep() -> None:
     """Every minute: send what is due, mail quiet change notices, recover lost print jobs, and
     delete expired print files and uploads awaiting import."""
     from eventapp.services.imports import pending as pending_imports
-    from eventapp.services.mail import campaigns, change_notices, outbox
+    from eventapp.services.mail import campaign_schedule, campaigns, change_notices, outbox
     from eventapp.services.printing import jobs
 
     config = current_app.config
-    campaigns.reschedule_missed(config)  # after an outage, campaign mails keep their pace
+    campaign_schedule.reschedule_missed(config)  # after an outage, campaign mails keep their pace
     db.session.commit()
     while sum(outbox.deliver(config, limit=100).values()) >= 100:
         pass  # a full round: more are due at once
