@@ -283,6 +283,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 organiser=True,
                 post={"email": "keine-adresse", "role": "chef"},
                 status=400,
+            ),
             PageKind("campaigns", f"{org}/rundmails/", organiser=True),
             PageKind("campaign", f"{org}/rundmails/{campaign.id}", organiser=True),
             PageKind("new campaign", f"{org}/rundmails/neu", organiser=True),

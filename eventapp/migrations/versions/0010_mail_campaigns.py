@@ -1,7 +1,7 @@
 """mail campaigns
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 
 
 """
@@ -12,8 +12,8 @@ import eventapp.timezones
 
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0005'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
