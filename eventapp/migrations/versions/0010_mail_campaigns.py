@@ -1,7 +1,7 @@
 """mail campaigns
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0007
 
 
 """
@@ -13,7 +13,7 @@ import eventapp.timezones
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0009'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
