@@ -1,7 +1,7 @@
 """mail campaigns
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 
 
 """
@@ -12,8 +12,8 @@ import eventapp.timezones
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0007'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
