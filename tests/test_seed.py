@@ -105,6 +105,12 @@ def test_seed_demo_command_with_participants(runner: FlaskCliRunner, app: Flask)
     assert "60 participants registered" in result.output
     with app.app_context():
         assert count(Registration) == 60
+        # The Anrede fits the first name, so mails greet the demo people sensibly.
+        from eventapp.demo.participants import WOMEN
+
+        for person in db.session.scalars(sa.select(Registration)):
+            if person.salutation:
+                assert (person.salutation == "Frau") == (person.first_name in WOMEN), person
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0, again.output
     with app.app_context():

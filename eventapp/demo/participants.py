@@ -14,6 +14,49 @@ from eventapp.models import Event, Network, ParticipantRole, Registration
 from eventapp.services import DomainError
 from eventapp.services.registration import registrations as service
 
+# The names of FIRST_NAMES that "Frau" goes with: the demo's Anrede fits the first name.
+WOMEN = frozenset(
+    [
+        "Anna",
+        "Birgit",
+        "Claudia",
+        "Dagmar",
+        "Elke",
+        "Franziska",
+        "Gabriele",
+        "Heike",
+        "Ines",
+        "Jana",
+        "Katrin",
+        "Lena",
+        "Monika",
+        "Nadine",
+        "Olga",
+        "Petra",
+        "Ramona",
+        "Sabine",
+        "Tanja",
+        "Ulrike",
+        "Verena",
+        "Wiebke",
+        "Yvonne",
+        "Zeynep",
+        "Aylin",
+        "Hannelore",
+        "Luisa",
+        "Bärbel",
+        "Kübra",
+    ]
+)
+
+
+def _salutation(first_name: str, given: str) -> str:
+    """No Anrede where the draw gave none, else the one that fits the first name."""
+    if not given:
+        return ""
+    return "Frau" if first_name in WOMEN else "Herr"
+
+
 FIRST_NAMES = [
     "Anna",
     "Andreas",
@@ -255,7 +298,7 @@ def create_participants(
         if rng.random() < 0.03:
             role = ParticipantRole.PRESS
         person = service.Participant(
-            salutation=rng.choice(["Frau", "Herr", ""]),
+            salutation=_salutation(first, rng.choice(["Frau", "Herr", ""])),
             title=rng.choice(TITLES),
             first_name=first,
             last_name=last,
