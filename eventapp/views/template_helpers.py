@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, request, session, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_decimal, get_locale
 
 from eventapp import labels, urls
 from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
@@ -35,6 +35,11 @@ def longdate(day: date | None, style: str = "full") -> str:
     return format_date(day, style) if day else ""
 
 
+def number(value: int) -> str:
+    """Format a count in the visitor's language (3.012 in German, 3,012 in English)."""
+    return str(format_decimal(value))
+
+
 def safe_next(target: str | None, fallback: str) -> str:
     """Return target when it is a plain path on this site, else fallback.
 
@@ -52,6 +57,7 @@ def register(app: Flask) -> None:
     """Install filters, globals and the language-switch route."""
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(longdate, "longdate")
+    app.add_template_filter(number, "number")
     app.add_template_global(urls.public_url, "public_url")
 
     @app.context_processor
