@@ -112,7 +112,7 @@ def index(event_id: int) -> ResponseReturnValue:
     event = event_or_404(event_id)
     wanted = read_filter()
     shown = list_pages.list_page(event, wanted, read_order())
-    networks = db.session.scalars(sa.select(Network).order_by(Network.name)).all()
+    networks = db.session.execute(sa.select(Network.id, Network.name).order_by(Network.name)).all()
     state = list_args(wanted, shown.order)
     return render_template(
         "organiser/registrations/index.html",

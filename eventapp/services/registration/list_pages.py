@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from eventapp.collation import german_order, german_sort_key
 from eventapp.extensions import db
 from eventapp.models import (
     Enrolment,
@@ -19,27 +20,11 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
-from eventapp.services.printing.badges import german_sort_key
 from eventapp.services.registration.lists import RegistrationFilter, filter_conditions
 
 PAGE_SIZES = (50, 100, 200)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
 DEFAULT_SORT = "name"
-
-# German phone-book order in SQL on SQLite and PostgreSQL alike: case folded, ä as a, ß as ss
-# (SQLite's lower() folds ASCII only, so the capital umlauts are replaced as well).
-_GERMAN_LETTERS = (
-    ("Ä", "a"), ("ä", "a"), ("Ö", "o"), ("ö", "o"), ("Ü", "u"), ("ü", "u"), ("ß", "ss"),
-    ("É", "e"), ("é", "e"), ("È", "e"), ("è", "e"),
-)  # fmt: skip
-
-
-def german_order(column: Any) -> sa.ColumnElement[str]:
-    """Return an expression of the column that sorts as a German phone book does."""
-    expression: Any = column
-    for letter, plain in _GERMAN_LETTERS:
-        expression = sa.func.replace(expression, letter, plain)
-    return sa.func.lower(expression)
 
 
 def _in_order(column: Any, values: Sequence[str]) -> sa.ColumnElement[int]:
@@ -169,34 +154,44 @@ def _ordered(query: Any, order: ListOrder) -> Any:
     return query.order_by(*chosen, *name, Registration.id)
 
 
-def list_page(event: Event, wanted: RegistrationFilter, order: ListOrder) -> ListPage:
-    """Return one page of matches with the counts; a page past the end shows the last."""
-    counts = count_matching(event, wanted)
-    pages = max(1, -(-counts.total // order.per_page))
+def _page_of_ids(
+    event: Event, wanted: RegistrationFilter, order: ListOrder, total: int
+) -> tuple[ListOrder, int, list[int]]:
+    """Return the order (page moved into range), the page count and the page's ids in order.
+
+    Only ids and sort keys go through the sort, so a late page costs about what the first does.
+    """
+    pages = max(1, -(-total // order.per_page))
     order = ListOrder(order.sort, order.descending, min(max(order.page, 1), pages), order.per_page)
     query = (
-        _ordered(sa.select(Registration).where(*filter_conditions(event, wanted)), order)
-        .options(
-            selectinload(Registration.network),
-            selectinload(Registration.enrolments).selectinload(Enrolment.activity),
-        )
+        _ordered(sa.select(Registration.id).where(*filter_conditions(event, wanted)), order)
         .limit(order.per_page)
         .offset((order.page - 1) * order.per_page)
     )
-    return ListPage(list(db.session.scalars(query)), counts, order, pages)
+    return order, pages, list(db.session.scalars(query))
+
+
+def list_page(event: Event, wanted: RegistrationFilter, order: ListOrder) -> ListPage:
+    """Return one page of matches with the counts; a page past the end shows the last."""
+    counts = count_matching(event, wanted)
+    order, pages, ids = _page_of_ids(event, wanted, order, counts.total)
+    loaded = {
+        r.id: r
+        for r in db.session.scalars(
+            sa.select(Registration)
+            .where(Registration.id.in_(ids))
+            .options(
+                selectinload(Registration.network),
+                selectinload(Registration.enrolments).selectinload(Enrolment.activity),
+            )
+        )
+    }
+    return ListPage([loaded[i] for i in ids if i in loaded], counts, order, pages)
 
 
 def page_ids(event: Event, wanted: RegistrationFilter, order: ListOrder) -> list[int]:
     """Return the ids of the registrations on one page (as list_page shows them)."""
-    counts = count_matching(event, wanted)
-    pages = max(1, -(-counts.total // order.per_page))
-    page = min(max(order.page, 1), pages)
-    query = (
-        _ordered(sa.select(Registration.id).where(*filter_conditions(event, wanted)), order)
-        .limit(order.per_page)
-        .offset((page - 1) * order.per_page)
-    )
-    return list(db.session.scalars(query))
+    return _page_of_ids(event, wanted, order, count_matching(event, wanted).total)[2]
 
 
 def matching_ids(event: Event, wanted: RegistrationFilter) -> list[int]:
