@@ -1,4 +1,4 @@
-"""The registration list in a real browser: filters folded when narrow, a bulk move to a workshop."""
+"""The registration list in a browser: filters folded when narrow, a bulk move to a workshop."""
 
 from __future__ import annotations
 
