@@ -24,7 +24,11 @@ from sqlalchemy.orm import selectinload
 from eventapp.database import end_read_phase, write_unit
 from eventapp.extensions import client_address, db
 from eventapp.forms import Form, OrganiserRegistrationForm
-from eventapp.labels import FEDERAL_STATES
+from eventapp.labels import (
+    FEDERAL_STATES,
+    PARTICIPANT_ROLE_LABELS,
+    REGISTRATION_STATUS_LABELS,
+)
 from eventapp.models import (
     Activity,
     Enrolment,
@@ -130,6 +134,9 @@ def index(event_id: int) -> ResponseReturnValue:
         confirmed=service.confirmed_count(event),
         filter_args={name: request.args[name] for name in FILTER_NAMES if request.args.get(name)},
         can_mail="campaigns.new" in current_app.view_functions,
+        # Translated once for the page, not once a row.
+        role_names={role: str(label) for role, label in PARTICIPANT_ROLE_LABELS.items()},
+        status_names={status: str(label) for status, label in REGISTRATION_STATUS_LABELS.items()},
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from eventapp.collation import german_order, german_sort_key
 from eventapp.extensions import db
@@ -61,6 +61,14 @@ def _sort_columns(sort: str) -> list[Any]:
         return [Registration.created_at]
     return []
 
+
+# What a list row shows of a registration (the rest, such as the badge's QR image, stays unread).
+LIST_COLUMNS = (
+    Registration.id, Registration.event_id, Registration.title, Registration.first_name,
+    Registration.last_name, Registration.email, Registration.organisation, Registration.state,
+    Registration.network_id, Registration.role, Registration.status,
+    Registration.added_by_organiser, Registration.checked_in_at, Registration.created_at,
+)  # fmt: skip
 
 # The list's columns that sort, in the order shown; "name" is the default.
 SORTS = ("name", "organisation", "netzwerk", "rolle", "status", "workshops", "angemeldet")
@@ -181,6 +189,7 @@ def list_page(event: Event, wanted: RegistrationFilter, order: ListOrder) -> Lis
             sa.select(Registration)
             .where(Registration.id.in_(ids))
             .options(
+                load_only(*LIST_COLUMNS),
                 selectinload(Registration.network),
                 selectinload(Registration.enrolments).selectinload(Enrolment.activity),
             )
