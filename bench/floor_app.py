@@ -80,6 +80,19 @@ class FloorRegistration(Base):
     privacy_consent_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+# eventapp's own tables, read by the list floor as they are (no models, no eager loading).
+REGISTRATION = sa.table(
+    "registration",
+    *(sa.column(name) for name in ("id", "event_id", "first_name", "last_name", "email")),
+    *(sa.column(name) for name in ("organisation", "role", "status", "network_id")),
+)
+NETWORK = sa.table("network", sa.column("id"), sa.column("name"))
+ENROLMENT = sa.table(
+    "enrolment", sa.column("registration_id"), sa.column("activity_id"), sa.column("status")
+)
+ACTIVITY = sa.table("activity", sa.column("id"), sa.column("title"))
+
+
 class FloorRegistrationForm(FlaskForm):
     """Twelve fields, labelled as in eventapp's registration form."""
 
@@ -148,6 +161,20 @@ TEMPLATES = {
 <h1>Vielen Dank, {{ registration.first_name }} {{ registration.last_name }}!</h1>
 <p>Ihre Anmeldung ist eingegangen (Nummer {{ registration.id }}). Die Bestätigung geht an
 {{ registration.email }}.</p>
+{% endblock %}""",
+    "list.html": """{% extends "base.html" %}
+{% block title %}Anmeldungen{% endblock %}
+{% block content %}
+<h1>Anmeldungen</h1>
+<p>{{ total }} Treffer · Seite {{ page }}</p>
+<table><thead><tr><th>Name</th><th>Organisation</th><th>Netzwerk</th><th>Rolle</th><th>Status</th>
+<th>Workshops</th></tr></thead><tbody>
+{% for r in rows %}
+<tr><td>{{ r.last_name }}, {{ r.first_name }}<br>{{ r.email }}</td><td>{{ r.organisation }}</td>
+<td>{{ r.network or "" }}</td><td>{{ r.role }}</td><td>{{ r.status }}</td>
+<td>{{ workshops.get(r.id, [])|join(", ") }}</td></tr>
+{% endfor %}
+</tbody></table>
 {% endblock %}""",
     "programme.html": """{% extends "base.html" %}
 {% block title %}Programm – Innovationstag{% endblock %}
@@ -220,6 +247,46 @@ def create_app() -> Flask:
             if registration is None:
                 return redirect(url_for("register"))
             return render_template("confirmation.html", registration=registration)
+
+    @app.route("/liste")
+    def registration_list() -> ResponseReturnValue:
+        """Read one page of eventapp's registrations with bare SQL (the list benchmark's floor)."""
+        from flask import request
+
+        page = int(request.args.get("seite", "1"))
+        conditions = [REGISTRATION.c.event_id == 1]
+        if request.args.get("status"):
+            conditions.append(REGISTRATION.c.status == "confirmed")
+        order = [REGISTRATION.c.last_name, REGISTRATION.c.first_name, REGISTRATION.c.id]
+        if request.args.get("sortierung") == "organisation":
+            order.insert(0, REGISTRATION.c.organisation.desc())
+        r, n = REGISTRATION, NETWORK
+        with engine.connect() as connection:
+            total = connection.execute(
+                sa.select(sa.func.count()).select_from(r).where(*conditions)
+            ).scalar_one()
+            rows = connection.execute(
+                sa.select(
+                    r.c.id, r.c.first_name, r.c.last_name, r.c.email, r.c.organisation,
+                    r.c.role, r.c.status, n.c.name.label("network"),
+                )
+                .select_from(r.outerjoin(n, n.c.id == r.c.network_id))
+                .where(*conditions)
+                .order_by(*order)
+                .limit(50)
+                .offset((page - 1) * 50)
+            ).all()  # fmt: skip
+            workshops: dict[int, list[str]] = {}
+            for registration_id, title in connection.execute(
+                sa.select(ENROLMENT.c.registration_id, ACTIVITY.c.title)
+                .join(ACTIVITY, ACTIVITY.c.id == ENROLMENT.c.activity_id)
+                .where(
+                    ENROLMENT.c.registration_id.in_([row.id for row in rows]),
+                    ENROLMENT.c.status != "cancelled",
+                )
+            ):
+                workshops.setdefault(registration_id, []).append(title)
+        return render_template("list.html", rows=rows, total=total, page=page, workshops=workshops)
 
     @app.route("/programm")
     def programme() -> ResponseReturnValue:

@@ -218,6 +218,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration.bp)
     app.register_blueprint(registration_details.bp)
     app.register_blueprint(organiser_registrations.bp)
+    from eventapp.views import registration_bulk
+
+    app.register_blueprint(registration_bulk.bp)
     from eventapp.views import mail, printing
 
     app.register_blueprint(mail.bp)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from eventapp import collation
 from eventapp.extensions import db
 from eventapp.services import DomainError
 
@@ -101,6 +102,10 @@ def install_sqlite_hooks(engine: Engine, busy_timeout_s: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # German sorting in SQL (collation.GermanSortKey): SQLite's lower() folds ASCII only.
+        dbapi_connection.create_function(
+            collation.SQLITE_FUNCTION, 1, collation.german_sort_key, deterministic=True
+        )
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

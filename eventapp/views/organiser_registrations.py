@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,7 +24,11 @@ from sqlalchemy.orm import selectinload
 from eventapp.database import end_read_phase, write_unit
 from eventapp.extensions import client_address, db
 from eventapp.forms import Form, OrganiserRegistrationForm
-from eventapp.labels import FEDERAL_STATES
+from eventapp.labels import (
+    FEDERAL_STATES,
+    PARTICIPANT_ROLE_LABELS,
+    REGISTRATION_STATUS_LABELS,
+)
 from eventapp.models import (
     Activity,
     Enrolment,
@@ -28,7 +44,7 @@ from eventapp.organiser_forms import OrganiserCancelForm
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.audit import export_log
-from eventapp.services.registration import cancellation, lists
+from eventapp.services.registration import cancellation, list_pages, lists
 from eventapp.services.registration import registrations as service
 from eventapp.views.auth import role_required
 from eventapp.views.lookups import event_or_404
@@ -40,16 +56,14 @@ bp = Blueprint(
     __name__,
     url_prefix="/organisation/veranstaltungen/<id:event_id>/anmeldungen",
 )
-PAGE_SIZE = 200
 
-
-# The list's query parameters, carried over to the export links.
+# The list's query parameters: its filter (carried over to the export links) and its order.
 FILTER_NAMES = ("q", "netzwerk", "land", "rolle", "angebot", "status")
 
 
-def read_filter() -> lists.RegistrationFilter:
-    """Read the list filter from the query string (odd values are ignored)."""
-    args = request.args
+def read_filter(source: Mapping[str, str] | None = None) -> lists.RegistrationFilter:
+    """Read the list filter from the query string or a form (odd values are ignored)."""
+    args = request.args if source is None else source
 
     def number(name: str) -> int | None:
         return whole_number(args.get(name))
@@ -64,25 +78,65 @@ def read_filter() -> lists.RegistrationFilter:
     )
 
 
+def read_order(source: Mapping[str, str] | None = None) -> list_pages.ListOrder:
+    """Read sort, direction, page and page size; odd values give the first page by name."""
+    args = request.args if source is None else source
+    sort = args.get("sortierung", "")
+    per_page = whole_number(args.get("pro_seite"))
+    return list_pages.ListOrder(
+        sort=sort if sort in list_pages.SORTS else list_pages.DEFAULT_SORT,
+        descending=args.get("richtung") == "ab",
+        page=whole_number(args.get("seite")) or 1,
+        per_page=per_page if per_page in list_pages.PAGE_SIZES else list_pages.DEFAULT_PAGE_SIZE,
+    )
+
+
+def list_args(
+    wanted: lists.RegistrationFilter, order: list_pages.ListOrder
+) -> dict[str, str | int]:
+    """Return the query parameters that show this filter in this order (defaults left out)."""
+    values: dict[str, str | int | None] = {
+        "q": wanted.text,
+        "netzwerk": wanted.network_id,
+        "land": wanted.state,
+        "rolle": wanted.role,
+        "angebot": wanted.activity_id,
+        "status": wanted.status,
+        "sortierung": order.sort if order.sort != list_pages.DEFAULT_SORT else None,
+        "richtung": "ab" if order.descending else None,
+        "pro_seite": order.per_page if order.per_page != list_pages.DEFAULT_PAGE_SIZE else None,
+    }
+    return {name: value for name, value in values.items() if value not in ("", None)}
+
+
 @bp.route("/")
 @role_required(OrganiserRole.STAFF)
 def index(event_id: int) -> ResponseReturnValue:
-    """List, search and filter the event's registrations."""
+    """List, search, filter, sort and page the event's registrations; select some for an action."""
     event = event_or_404(event_id)
     wanted = read_filter()
-    registrations = lists.search(event, wanted, limit=PAGE_SIZE + 1)
-    networks = db.session.scalars(sa.select(Network).order_by(Network.name)).all()
+    shown = list_pages.list_page(event, wanted, read_order())
+    networks = db.session.execute(sa.select(Network.id, Network.name).order_by(Network.name)).all()
+    state = list_args(wanted, shown.order)
     return render_template(
         "organiser/registrations/index.html",
         event=event,
         wanted=wanted,
-        registrations=registrations[:PAGE_SIZE],
-        more=len(registrations) > PAGE_SIZE,
+        shown=shown,
+        registrations=shown.registrations,
+        state=state,
+        sort_state={k: v for k, v in state.items() if k not in ("sortierung", "richtung")},
+        size_state={k: v for k, v in state.items() if k != "pro_seite"},
+        page_sizes=list_pages.PAGE_SIZES,
         networks=networks,
         states=FEDERAL_STATES,
         activities=lists.activity_overview(event),
         confirmed=service.confirmed_count(event),
         filter_args={name: request.args[name] for name in FILTER_NAMES if request.args.get(name)},
+        can_mail="campaigns.new" in current_app.view_functions,
+        # Translated once for the page, not once a row.
+        role_names={role: str(label) for role, label in PARTICIPANT_ROLE_LABELS.items()},
+        status_names={status: str(label) for status, label in REGISTRATION_STATUS_LABELS.items()},
     )
 
 

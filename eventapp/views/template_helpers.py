@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel import dates as babel_dates
 from flask import Flask, Response, current_app, redirect, request, session, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_decimal, get_locale
 
 from eventapp import labels, urls
 from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
 from eventapp.services.mail.greeting import greeting_for
 from eventapp.timezones import to_local
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_text(day: date, style: str, locale: str) -> str:
+    """Format a calendar date (kept: a list shows the same few dates many times over)."""
+    return str(babel_dates.format_date(day, style, locale=locale))
 
 
 def localtime(moment: datetime | None, zone_name: str, style: str = "datetime") -> str:
@@ -22,18 +30,24 @@ def localtime(moment: datetime | None, zone_name: str, style: str = "datetime") 
     local = to_local(moment, zone_name)
     if style == "time":
         return local.strftime("%H:%M")
+    locale = str(get_locale() or "de")
     if style == "date":
-        return format_date(local.date(), "long")
+        return _date_text(local.date(), "long", locale)
     if style == "weekday":
-        return format_date(local.date(), "full")
+        return _date_text(local.date(), "full", locale)
     if style == "iso":
         return local.isoformat()
-    return f"{format_date(local.date(), 'medium')} {local:%H:%M}"
+    return f"{_date_text(local.date(), 'medium', locale)} {local:%H:%M}"
 
 
 def longdate(day: date | None, style: str = "full") -> str:
     """Format a calendar date in the visitor's language."""
     return format_date(day, style) if day else ""
+
+
+def number(value: int) -> str:
+    """Format a count in the visitor's language (3.012 in German, 3,012 in English)."""
+    return str(format_decimal(value))
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -54,6 +68,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(longdate, "longdate")
     app.add_template_filter(greeting_for, "greeting")
+    app.add_template_filter(number, "number")
     app.add_template_global(urls.public_url, "public_url")
 
     @app.context_processor

@@ -5,7 +5,6 @@ Rendering the sheets fast is services/badge_rendering.py.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from flask_babel import format_date
 from sqlalchemy.orm import selectinload
 
 from eventapp import labels
+from eventapp.collation import german_sort_key
 from eventapp.extensions import db
 from eventapp.models import Event, ParticipantRole, Registration, RegistrationStatus
 from eventapp.services.printing.badge_layouts import BadgeLayout
@@ -123,12 +123,6 @@ def geometry(layout: BadgeLayout) -> Geometry:
         width, height, pad, header_h, pad, top, text_width, text_height,
         qr_left, qr_top, design.qr_mm, safe, band_top, width - 2 * safe, design.band_mm,
     )  # fmt: skip
-
-
-def german_sort_key(text: str) -> str:
-    """Return a key that sorts German names as a phone book does (ä with a, ß as ss)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def sort_registrations(registrations: Sequence[Registration], sort: str) -> list[Registration]:

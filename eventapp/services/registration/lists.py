@@ -40,23 +40,19 @@ class RegistrationFilter:
     activity_id: int | None = None
     status: str = ""
 
+    @property
+    def active_count(self) -> int:
+        """Count the filters that narrow the list."""
+        values = (self.text, self.network_id, self.state, self.role, self.activity_id, self.status)
+        return sum(1 for value in values if value not in ("", None))
 
-def search(
-    event: Event, wanted: RegistrationFilter, limit: int | None = None
-) -> list[Registration]:
-    """Return the event's registrations matching the filter, by last and first name."""
-    query = (
-        sa.select(Registration)
-        .where(Registration.event_id == event.id)
-        .options(
-            selectinload(Registration.network),
-            selectinload(Registration.enrolments).selectinload(Enrolment.activity),
-        )
-        .order_by(Registration.last_name, Registration.first_name, Registration.id)
-    )
+
+def filter_conditions(event: Event, wanted: RegistrationFilter) -> list[sa.ColumnElement[bool]]:
+    """Return the SQL conditions that pick the event's registrations matching the filter."""
+    conditions: list[sa.ColumnElement[bool]] = [Registration.event_id == event.id]
     if wanted.text:
         pattern = f"%{wanted.text.lower()}%"
-        query = query.where(
+        conditions.append(
             sa.or_(
                 sa.func.lower(Registration.first_name + " " + Registration.last_name).like(pattern),
                 sa.func.lower(Registration.organisation).like(pattern),
@@ -64,15 +60,15 @@ def search(
             )
         )
     if wanted.network_id is not None:
-        query = query.where(Registration.network_id == wanted.network_id)
+        conditions.append(Registration.network_id == wanted.network_id)
     if wanted.state:
-        query = query.where(Registration.state == wanted.state)
+        conditions.append(Registration.state == wanted.state)
     if wanted.role:
-        query = query.where(Registration.role == wanted.role)
+        conditions.append(Registration.role == wanted.role)
     if wanted.status:
-        query = query.where(Registration.status == wanted.status)
+        conditions.append(Registration.status == wanted.status)
     if wanted.activity_id is not None:
-        query = query.where(
+        conditions.append(
             Registration.enrolments.any(
                 sa.and_(
                     Enrolment.activity_id == wanted.activity_id,
@@ -80,6 +76,22 @@ def search(
                 )
             )
         )
+    return conditions
+
+
+def search(
+    event: Event, wanted: RegistrationFilter, limit: int | None = None
+) -> list[Registration]:
+    """Return the event's registrations matching the filter, by last and first name."""
+    query = (
+        sa.select(Registration)
+        .where(*filter_conditions(event, wanted))
+        .options(
+            selectinload(Registration.network),
+            selectinload(Registration.enrolments).selectinload(Enrolment.activity),
+        )
+        .order_by(Registration.last_name, Registration.first_name, Registration.id)
+    )
     if limit is not None:
         query = query.limit(limit)
     return list(db.session.scalars(query))
