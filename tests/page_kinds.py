@@ -266,6 +266,12 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 post={"aktion": "stornieren", "auswahl": str(someone)},
             ),
             PageKind(
+                "write to a selection",
+                f"{org}/anmeldungen/auswahl/",
+                organiser=True,
+                post={"aktion": "mail", "auswahl": str(someone)},
+            ),
+            PageKind(
                 "put a selection into a workshop",
                 f"{org}/anmeldungen/auswahl/",
                 organiser=True,
