@@ -331,6 +331,7 @@
     document.getElementById("tt-dialog-edit").href = answer.edit_url;
     confirmButton.hidden = !answer.can_confirm;
     dialogState = { url: url, position: position, move: move };
+    announce("");
     dialog.showModal();
     (answer.can_confirm ? confirmButton : document.getElementById("tt-dialog-cancel")).focus();
   }
