@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from eventapp.extensions import db
 from eventapp.models import Activity
 from eventapp.timezones import to_local
-from tests.factories import make_activity, make_event, make_organiser, make_room
 from tests.conftest import LiveServer
+from tests.factories import make_activity, make_event, make_organiser, make_room
 from tests.test_accessibility_browser import axe_violations, browser_page
 
 pytestmark = pytest.mark.browser
