@@ -90,7 +90,7 @@
     }
     var first = minutesOf(grid.dataset.first);
     var length = parseInt(block.dataset.minutes, 10) || STEP;
-    var row = (minutesOf(block.dataset.starts) - first) / STEP;
+    var row = Math.floor((minutesOf(block.dataset.starts) - first) / STEP);
     var label = document.createElement("span");
     label.className = "tt-drag-label";
     block.appendChild(label);
@@ -169,13 +169,14 @@
   function drop() {
     var state = moving;
     state.dropped = true;
-    if (state.row === state.startRow && state.column === state.startColumn) {
+    var target = positionOf(state);
+    if (target.starts === state.block.dataset.starts && target.room === state.block.dataset.room) {
       putBack();
       announce(texts.textCancelled);
       return;
     }
     state.block.classList.add("is-saving");
-    send(state.block.dataset.move, positionOf(state), {
+    send(state.block.dataset.move, target, {
       block: state.block,
       title: state.block.dataset.title,
       activity: state.block.dataset.activity
@@ -467,6 +468,22 @@
     return best;
   }
 
+  // Near the window's top or bottom, or the grid's sides, scroll so the target comes into view.
+  function scrollNearEdges(event) {
+    var edge = 40;
+    if (event.clientY < edge) {
+      window.scrollBy(0, -20);
+    } else if (event.clientY > window.innerHeight - edge) {
+      window.scrollBy(0, 20);
+    }
+    var box = moving.grid.getBoundingClientRect();
+    if (event.clientX < box.left + edge) {
+      moving.grid.scrollLeft -= 20;
+    } else if (event.clientX > box.right - edge) {
+      moving.grid.scrollLeft += 20;
+    }
+  }
+
   function startDrag() {
     var state = pickUp(pending.block, "pointer");
     if (!state) {
@@ -475,7 +492,7 @@
     }
     state.pointer = pending.pointer;
     state.x = pending.x;
-    state.y = pending.y;
+    state.y = pending.y + window.scrollY;
     state.rowHeight = rowHeight(state.grid);
     pending.block.setPointerCapture(pending.pointer);
     pending = null;
@@ -517,7 +534,8 @@
     }
     if (moving && moving.mode === "pointer" && !moving.dropped && event.pointerId === moving.pointer) {
       event.preventDefault();
-      var rows = Math.round((event.clientY - moving.y) / moving.rowHeight);
+      scrollNearEdges(event);
+      var rows = Math.round((event.clientY + window.scrollY - moving.y) / moving.rowHeight);
       var column = moving.column === null ? null : columnAt(event.clientX);
       if (moving.startRow + rows !== moving.row || column !== moving.column) {
         place(moving.startRow + rows, column);
