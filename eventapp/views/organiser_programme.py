@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, time
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -24,9 +27,10 @@ from eventapp.services.programme.checks import (
     split_names,
     update_activity,
 )
+from eventapp.services.programme.moving import Move, move_activity
 from eventapp.services.programme.participant_clashes import ClashChoice
 from eventapp.services.programme.scheduling import day_grids, event_conflicts
-from eventapp.timezones import to_local
+from eventapp.timezones import format_local, to_local
 from eventapp.views.auth import role_required
 from eventapp.views.lookups import event_or_404
 from eventapp.views.organiser import bp
@@ -256,3 +260,129 @@ def activity_delete(event_id: int, activity_id: int) -> ResponseReturnValue:
         )
     flash(_("Der Programmpunkt ist gelöscht."), "success")
     return redirect(url_for("organiser.activities", event_id=event.id))
+
+
+# --- Moving an activity on the timetable grid (drag and drop, keyboard) -------------------
+
+_WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class MoveInputError(Exception):
+    """The moved position could not be read; the message is for the organiser."""
+
+
+def _move_of(event: Event, rooms: list[Room]) -> Move:
+    """Read room, day, start and the confirmation choices of a move from the posted form."""
+    raw_room = (request.form.get("room") or "").strip()
+    room_id = whole_number(raw_room)
+    if raw_room and (room_id is None or room_id not in {room.id for room in rooms}):
+        raise MoveInputError(_("Bitte wählen Sie einen Raum dieser Veranstaltung."))
+    raw_day = (request.form.get("day") or "").strip()
+    try:
+        day = date.fromisoformat(raw_day) if _ISO_DAY.fullmatch(raw_day) else None
+    except ValueError:
+        day = None
+    if day is None or day not in event.days:
+        raise MoveInputError(_("Bitte wählen Sie einen Tag der Veranstaltung."))
+    wall = _WALL_TIME.fullmatch((request.form.get("starts") or "").strip())
+    if wall is None:
+        raise MoveInputError(_("Bitte geben Sie den Beginn als Uhrzeit an, z. B. 10:15."))
+    starts = time(int(wall.group(1)), int(wall.group(2)))
+    if starts.minute % 5:
+        raise MoveInputError(_("Programmpunkte beginnen in 5-Minuten-Schritten, z. B. 10:15."))
+    raw_choice = request.form.get("participant_clash_choice") or ""
+    if raw_choice and raw_choice not in set(ClashChoice):
+        raise MoveInputError(
+            _("Bitte wählen Sie, wie mit den Überschneidungen bei Teilnehmenden umgegangen wird.")
+        )
+    return Move(
+        room_id=room_id if raw_room else None,
+        day=day,
+        starts=starts,
+        overlap_confirmed=request.form.get("confirm") == "1",
+        participant_clash_choice=ClashChoice(raw_choice) if raw_choice else None,
+    )
+
+
+def _position_of(activity: Activity) -> dict[str, str]:
+    """Describe where an activity stands, as the move endpoint takes it back (for undo)."""
+    zone_name = activity.event.timezone
+    return {
+        "room": str(activity.room_id) if activity.room_id else "",
+        "day": format_local(activity.starts_at, zone_name, "%Y-%m-%d"),
+        "starts": format_local(activity.starts_at, zone_name, "%H:%M"),
+    }
+
+
+def _conflict_answer(event: Event, activity: Activity, refusal: ActivityRefused) -> Response:
+    """Answer a refused move with its conflicts and whether confirming would save it."""
+    clashes = [c for c in refusal.conflicts if c.is_participant_clash]
+    answer = jsonify(
+        outcome="conflicts",
+        message=_("„%(title)s“ wurde nicht verschoben.", title=activity.title),
+        conflicts=[
+            {
+                "message": c.message,
+                "kind": "participant"
+                if c.is_participant_clash
+                else ("overlap" if c.is_overlap else "rule"),
+            }
+            for c in refusal.conflicts
+        ],
+        can_confirm=refusal.needs_confirmation,
+        needs_clash_choice=bool(clashes),
+        edit_url=url_for(
+            "organiser.activity_edit", event_id=event.id, activity_id=activity.id, next="timetable"
+        ),
+    )
+    answer.status_code = 409
+    return answer
+
+
+def _refused(message: str, status: int = 400) -> Response:
+    answer = jsonify(outcome="invalid", message=message)
+    answer.status_code = status
+    return answer
+
+
+@bp.route("/veranstaltungen/<id:event_id>/programm/<id:activity_id>/verschieben", methods=["POST"])
+@role_required(OrganiserRole.STAFF)
+def activity_move(event_id: int, activity_id: int) -> ResponseReturnValue:
+    """Move an activity to another room or start (timetable drag and drop): JSON in, JSON out.
+
+    The move goes through the edit form's update: conflicts come back (409) without saving,
+    unless confirmed as the form confirms them; change notices follow as for a form edit.
+    """
+    event = event_or_404(event_id)
+    activity = activity_of_event_or_404(event, activity_id)
+    rooms, _items = programme_of(event)
+    try:
+        move = _move_of(event, rooms)
+    except MoveInputError as error:
+        return _refused(str(error))
+    previous = _position_of(activity)
+    try:
+        write_unit(lambda: move_activity(activity, move))
+    except ActivityRefused as refusal:
+        return _conflict_answer(event, activity, refusal)
+    except DomainError as error:
+        return _refused(error.message)
+    zone_name = event.timezone
+    span = (
+        f"{format_local(activity.starts_at, zone_name, '%H:%M')}–"
+        f"{format_local(activity.ends_at, zone_name, '%H:%M')}"
+    )
+    room_name = activity.room.name if activity.room else _("alle Räume")
+    return jsonify(
+        outcome="saved",
+        message=_(
+            "„%(title)s“ verschoben nach %(room)s, %(span)s.",
+            title=activity.title,
+            room=room_name,
+            span=span,
+        ),
+        activity_id=activity.id,
+        position=_position_of(activity),
+        previous=previous,
+    )
