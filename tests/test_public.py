@@ -187,3 +187,13 @@ def test_event_page_counts_the_days_free_places(client: FlaskClient, app: Flask)
     assert "Die Veranstaltung ist ausgebucht." in client.get("/voll/anmeldung").text
     page = client.get("/frei/").text
     assert "frei." not in page and "Ausgebucht" not in page
+
+
+def test_every_page_names_its_icon_and_the_old_place_leads_there(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    moved = client.get("/favicon.ico")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/static/favicon.svg"
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from eventapp.extensions import db
@@ -19,6 +19,12 @@ from eventapp.services.programme.scheduling import programme_days
 from eventapp.views.lookups import published_event_or_404
 
 bp = Blueprint("public", __name__)
+
+
+@bp.route("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Clients that ask for the icon at its old place get the one every page names."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.route("/")
