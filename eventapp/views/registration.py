@@ -18,17 +18,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
+from eventapp import page_cache
 from eventapp.database import DatabaseBusy, end_read_phase, read_only, write_unit
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLinkForm
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
+from eventapp.services.programme.published import event_stamp
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
 from eventapp.services.registration.tokens import calendar_token_for
@@ -40,6 +43,7 @@ from eventapp.views.registration_helpers import (
     read_choices,
     slot_groups,
 )
+from eventapp.views.seat_marks import enrollable_seats, fill_seats, seat_mark
 
 bp = Blueprint("registration", __name__)
 # Every POST here is checked by its FlaskForm, so an expired token re-renders the form with
@@ -108,6 +112,14 @@ def network_names() -> list[str]:
     return list(db.session.scalars(sa.select(Network.name).order_by(Network.name)))
 
 
+def networks_stamp() -> tuple[int, int | None]:
+    """Return what changes when the list of networks changes (they are only ever added)."""
+    count, last = db.session.execute(
+        sa.select(sa.func.count(Network.id), sa.func.max(Network.id))
+    ).one()
+    return count, last
+
+
 def resolve_network(form: RegistrationForm) -> tuple[bool, int | None]:
     """Map the typed network name to its id; "" means none / other (after form.validate())."""
     name = (form.network.data or "").strip()
@@ -133,6 +145,7 @@ def render_form(
     choice_errors: list[str] | None = None,
     extra_errors: list[str] | None = None,
     status: int = 200,
+    seat_mark: object = None,
 ) -> ResponseReturnValue:
     """Render the registration form (again) with what the person typed."""
     slots = slot_groups(event)
@@ -147,9 +160,32 @@ def render_form(
             extra_errors=extra_errors or [],
             networks=network_names(),
             window=service.registration_window_state(event),
+            **({"seat_mark": seat_mark} if seat_mark else {}),
         ),
         status,
     )
+
+
+def form_page(event: Event, wanted: int | None) -> str:
+    """Render the empty form from its copy kept per programme version, seats filled in now."""
+    seats = enrollable_seats(event)
+    key = (
+        "registration-form",
+        event_stamp(event),
+        tuple(activity_id for activity_id, _capacity, _taken in seats),
+        networks_stamp(),
+        service.registration_window_state(event),
+        str(get_locale()),
+        session.get("lang"),
+        wanted,
+    )
+
+    def render() -> str:
+        form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
+        chosen = {wanted} if wanted is not None else set()
+        return str(render_form(event, form, chosen=chosen, seat_mark=seat_mark)[0])
+
+    return fill_seats(page_cache.page(key, render), event, seats)
 
 
 @bp.route("/<slug>/anmeldung", methods=["GET", "POST"])
@@ -158,9 +194,7 @@ def register(slug: str) -> ResponseReturnValue:
     """Show the registration form and register a person."""
     if request.method == "GET":
         event = published_event_or_404(slug)
-        form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
-        wanted = whole_number(request.args.get("waehlen"))
-        return render_form(event, form, chosen={wanted} if wanted is not None else set())
+        return form_page(event, whole_number(request.args.get("waehlen")))
     # Everything that only reads runs before the write unit, so the write lock
     # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts.
     with read_only():
@@ -249,7 +283,10 @@ def confirmation(slug: str) -> ResponseReturnValue:
     stored = session.get(SESSION_KEY) or {}
     if stored.get("event") != event.slug:
         return redirect(url_for("registration.register", slug=event.slug))
-    return render_template("registration/confirmation.html", event=event)
+    return page_cache.page(
+        ("registration-confirmation", event_stamp(event), str(get_locale())),
+        lambda: render_template("registration/confirmation.html", event=event),
+    )
 
 
 def registration_or_404(event: Event, token: str) -> Registration:

@@ -58,3 +58,16 @@ def published_activity(event: Event, activity_id: int) -> Activity | None:
         .where(Activity.id == activity_id)
         .options(*WITH_ROOM_AND_PEOPLE)
     )
+
+
+def event_stamp(event: Event) -> tuple[object, ...]:
+    """Return the event's own values, its seat counter and change time left out.
+
+    With the programme stamp (moved by every edit of activities, rooms and people) it names
+    what the event's public pages show, and it catches a change of the event made anywhere.
+    """
+    return tuple(
+        getattr(event, column.key)
+        for column in Event.__table__.columns
+        if column.key not in {"seats_taken", "updated_at"}
+    )

@@ -1,0 +1,74 @@
+"""Pages kept per programme version: seats filled in per visit, edits seen at once everywhere."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from eventapp import create_app
+from eventapp.extensions import db
+from eventapp.models import Activity, Event
+from eventapp.timezones import utcnow
+from tests.conftest import base_test_config
+from tests.factories import make_activity, make_event, make_room
+from tests.helpers.participants import form_data
+
+
+def csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_form_keeps_programme_but_shows_current_seats_and_edits_from_another_host(
+    app: Flask, client: FlaskClient, database_url: str, tmp_path: Path
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        event = make_event()
+        room = make_room(event, "Raum 1", 30)
+        workshop = make_activity(event, "Fachkräfte binden", "10:00", "11:30", room, capacity=1)
+        db.session.commit()
+        workshop_id = workshop.id
+    first = client.get("/testtag/anmeldung").get_data(as_text=True)
+    again = client.get("/testtag/anmeldung").get_data(as_text=True)
+    assert "noch 1 Platz frei" in first and "noch 1 Platz frei" in again
+    assert "\x00" not in again
+    assert "Die Veranstaltung ist ausgebucht" not in again
+    # Another visitor gets a token of their own, and it works.
+    other = app.test_client()
+    page = other.get("/testtag/anmeldung").get_data(as_text=True)
+    assert csrf_token(page) != csrf_token(first)
+    answer = other.post(
+        "/testtag/anmeldung",
+        data=form_data(csrf_token=csrf_token(page), network="")
+        | {f"slot-{workshop_id}": str(workshop_id)},
+    )
+    assert answer.status_code == 302
+    assert "ausgebucht – Warteliste" in client.get("/testtag/anmeldung").get_data(as_text=True)
+
+    # A second host on the same database renames the workshop, as the programme editor does.
+    instance = tmp_path / "second"
+    instance.mkdir()
+    os.environ["EVENTAPP_INSTANCE_PATH"] = str(instance)
+    try:
+        second = create_app(base_test_config(database_url, instance))
+    finally:
+        del os.environ["EVENTAPP_INSTANCE_PATH"]
+    with second.app_context():
+        activity = db.session.get(Activity, workshop_id)
+        activity.title = "Fachkräfte halten"
+        activity.event.programme_changed_at = utcnow()
+        db.session.commit()
+        db.engine.dispose()
+    renamed = client.get("/testtag/anmeldung").get_data(as_text=True)
+    assert "Fachkräfte halten" in renamed and "Fachkräfte binden" not in renamed
+
+    # A change of the event itself made anywhere shows at once too.
+    with app.app_context():
+        db.session.execute(sa.update(Event).values(venue="Kongresshalle am Alex"))
+        db.session.commit()
+    assert "Kongresshalle am Alex" in client.get("/testtag/anmeldung").get_data(as_text=True)
