@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, get_locale
 
-from eventapp import urls
+from eventapp import page_cache, urls
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, OrganiserRole
 from eventapp.services.calendar import frab as schedule_export
@@ -55,7 +55,11 @@ def conditional(
     if is_not_modified(etag, last_modified):
         response = Response(status=304)
     else:
-        response = Response(build(), content_type=mimetype)
+        # A public feed is the same for everyone with this ETag: build it once per version.
+        shared = cache_control == PUBLIC_CACHE
+        database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        body = page_cache.remember(("feed", database, etag), build) if shared else build()
+        response = Response(body, content_type=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.set_etag(etag)
     response.last_modified = last_modified

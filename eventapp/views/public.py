@@ -7,15 +7,21 @@ from functools import cache
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 
+from eventapp import page_cache
 from eventapp.extensions import db
-from eventapp.models import ActivityKind, Room
+from eventapp.models import ActivityKind, Event, Room
 from eventapp.services.programme.published import (
+    programme_stamp,
     published_activities,
     published_activity,
     published_events,
 )
 from eventapp.services.programme.scheduling import programme_days
+from eventapp.services.registration.registrations import (
+    registration_window_state as window_state,
+)
 from eventapp.views.lookups import published_event_or_404
 
 bp = Blueprint("public", __name__)
@@ -37,6 +43,12 @@ def index() -> ResponseReturnValue:
 def event_page(slug: str) -> ResponseReturnValue:
     """Show an event's published programme by time and room."""
     event = published_event_or_404(slug)
+    key = ("event-page", programme_stamp(event), window_state(event), str(get_locale()))
+    return page_cache.page(key, lambda: render_event_page(event))
+
+
+def render_event_page(event: Event) -> str:
+    """Render the event's timetable page."""
     rooms = db.session.scalars(
         sa.select(Room).where(Room.event_id == event.id).order_by(Room.position, Room.name)
     ).all()
@@ -56,10 +68,21 @@ def event_page(slug: str) -> ResponseReturnValue:
 def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     """Show one published activity with its time, room, people and free seats."""
     event = published_event_or_404(slug)
-    activity = published_activity(event, activity_id)
-    if activity is None:
-        abort(404)
-    return render_template("public/activity.html", event=event, activity=activity)
+    key = (
+        "activity-page",
+        activity_id,
+        programme_stamp(event),
+        window_state(event),
+        str(get_locale()),
+    )
+
+    def render() -> str:
+        activity = published_activity(event, activity_id)
+        if activity is None:
+            abort(404)
+        return render_template("public/activity.html", event=event, activity=activity)
+
+    return page_cache.page(key, render)
 
 
 @cache

@@ -71,3 +71,19 @@ def event_stamp(event: Event) -> tuple[object, ...]:
         for column in Event.__table__.columns
         if column.key not in {"seats_taken", "updated_at"}
     )
+
+
+def programme_stamp(event: Event) -> tuple[object, ...]:
+    """Return what moves whenever the event's public pages may change, in one light query.
+
+    Every programme edit moves the event's programme stamp or an activity's change time, and
+    every seat taken or freed moves an activity's change time and its counter.
+    """
+    count, changed, taken = db.session.execute(
+        sa.select(
+            sa.func.count(Activity.id),
+            sa.func.max(Activity.updated_at),
+            sa.func.coalesce(sa.func.sum(Activity.seats_taken), 0),
+        ).where(Activity.event_id == event.id)
+    ).one()
+    return (*event_stamp(event), event.seats_taken, count, changed, taken)
