@@ -24,7 +24,6 @@ from eventapp.models import (
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
-from eventapp.services.printing.checkin_qr import checkin_qr_png
 from eventapp.services.registration import waitlist
 from eventapp.services.registration.tokens import (
     calendar_token_for,
@@ -260,8 +259,7 @@ def register(
     if not (by_organiser or ignore_window) and registration_window_state(event) != "open":
         raise DomainError(_("Die Anmeldung ist derzeit nicht geöffnet."))
     # Made before the first query, which (SQLite) takes the write lock for the rest.
-    code = new_checkin_code()
-    qr_png = checkin_qr_png(code)
+    code = new_checkin_code()  # its QR image is drawn when the badge is printed
     manage_token = new_token()
     chosen = chosen_activities(event, activity_ids)
     email = person.email.strip().lower()
@@ -277,9 +275,7 @@ def register(
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     if registration is None:
         # An empty list marks the new person's choices as loaded: no query for them later.
-        registration = Registration(
-            event=event, checkin_code=code, checkin_qr_png=qr_png, enrolments=[]
-        )
+        registration = Registration(event=event, checkin_code=code, enrolments=[])
     _apply_details(registration, person, email, now)
     registration.token_hash = token_hash(manage_token)
     registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
