@@ -96,3 +96,30 @@ def test_access_log_ignores_a_spoofed_client(
         assert response.status == 200
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert lines and all(line.startswith("127.0.0.1 ") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_ENABLED": True, "REGISTER_RATE_LIMIT": "2 per minute", "TRUSTED_PROXIES": 1}],
+)
+def test_registration_limit_keys_on_the_real_client_behind_the_proxy(
+    app: Flask, client: FlaskClient
+) -> None:
+    from eventapp.extensions import client_address, db
+    from tests.factories import make_event
+
+    with app.app_context():
+        make_event()
+        db.session.commit()
+    # The limiter's key is the address ProxyFix took from the proxy's header.
+    app.add_url_rule("/_key", "key", client_address)
+    assert client.get("/_key", headers={"X-Forwarded-For": "203.0.113.9"}).text == "203.0.113.9"
+
+    def post(forwarded_for: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return client.post("/testtag/anmeldung", data={}, headers=headers).status_code
+
+    assert [post("203.0.113.1") for _ in range(2)] == [400, 400]
+    assert post("203.0.113.1") == 429
+    # Everyone else behind the same proxy still gets through: the key is their own address.
+    assert post("203.0.113.2") == 400
