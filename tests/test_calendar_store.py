@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from eventapp import page_cache
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import (
@@ -39,8 +40,10 @@ FEED = "/testtag/programm.ics"
 def _fresh_process() -> Iterator[None]:
     """Start each test as a process that has built no VEVENT."""
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     yield
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
 
 
 def fetch(client: FlaskClient, path: str = FEED, site: str = "http://localhost/") -> bytes:
@@ -95,6 +98,7 @@ def test_fresh_process_splices_stored_vevents(client: FlaskClient, ctx: Flask) -
     data = build_programme()
     first = fetch(client)
     VEVENT_CACHE.clear()  # a new worker: nothing built in this process yet
+    page_cache.forget_all()  # nor any feed kept whole
     entry = stored()[data["workshop"].id]
     entry.vevent = entry.vevent.replace(b"SUMMARY:Fachkr", b"SUMMARY:Gespeichert: Fachkr")
     db.session.commit()
@@ -108,6 +112,7 @@ def test_stale_stored_vevent_is_rebuilt_after_room_rename(client: FlaskClient, c
     fetch(client)
     before = stored()[data["workshop"].id].fingerprint
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     # Renamed behind the programme's back: neither revision nor updated_at of the activity moves.
     db.session.execute(sa.update(Room).where(Room.name == "Raum 2").values(name="Raum Spree"))
     db.session.commit()
@@ -124,9 +129,11 @@ def test_entry_of_another_language_or_address_is_not_served(
     build_programme()
     fetch(client)
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     english = vevents(fetch(client, f"{FEED}?lang=en"))
     assert english["Mittagspause"]["CATEGORIES"].cats == ["Break"]
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     moved = vevents(fetch(client, FEED, "https://programm.example.org/"))["Fachkräfte sichern"]
     assert str(moved["URL"]).startswith("https://programm.example.org/testtag/programm/")
 
@@ -316,6 +323,7 @@ def test_feed_is_served_when_entries_cannot_be_stored(
     assert "calendar entries not stored" in caplog.text
     assert stored() == {}
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     assert fetch(client) == body
     assert set(stored()) == published_ids()
 
@@ -326,6 +334,7 @@ def test_programme_built_outside_requests_stores_with_the_unit_of_work(ctx: Flas
     db.session.rollback()
     assert stored() == {}, "a unit of work that writes stores with its own commit"
     VEVENT_CACHE.clear()
+    page_cache.forget_all()  # nor any feed kept whole
     assert programme_ics(data["event"]) == body
     db.session.commit()
     assert set(stored()) == published_ids()
