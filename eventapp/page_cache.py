@@ -11,12 +11,13 @@ never shared, and nothing personal is ever kept here.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from flask import current_app, g, session
+from flask import Response, current_app, g, request, session
 from flask_login import current_user
 
 from eventapp.security_headers import csp_nonce
@@ -70,11 +71,36 @@ def page(key: Hashable, render: Callable[[], str]) -> str:
         fresh.append(body)
         return _marked(body)
 
-    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    kept = remember(("page", database, key), render_with_marks)
+    kept = remember(_full_key(key), render_with_marks)
     if fresh:
         return fresh[0]
     return _filled(kept)
+
+
+def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
+    """Answer with the kept page and an ETag of its version; 304 when the visitor has it.
+
+    Only a page without per-visit values gets a tag (a token or nonce must be fresh).
+    """
+    body = page(key, render)
+    response = Response(body, mimetype="text/html")
+    if shareable() and TOKEN_MARK not in _kept_copy(key) and NONCE_MARK not in _kept_copy(key):
+        response.set_etag(hashlib.sha256(repr(key).encode()).hexdigest()[:32])
+        response.headers["Cache-Control"] = "no-cache"  # ask again each time; 304 is cheap
+        response.vary.add("Cookie")
+        response.make_conditional(request)
+    return response
+
+
+def _kept_copy(key: Hashable) -> str:
+    with _lock:
+        kept = _kept.get(_full_key(key), TOKEN_MARK)
+    return str(kept)
+
+
+def _full_key(key: Hashable) -> Hashable:
+    """Add the database and the address as asked (the page's language links repeat it)."""
+    return ("page", current_app.config["SQLALCHEMY_DATABASE_URI"], request.full_path, key)
 
 
 def _marked(body: str) -> str:

@@ -72,3 +72,29 @@ def test_form_keeps_programme_but_shows_current_seats_and_edits_from_another_hos
         db.session.execute(sa.update(Event).values(venue="Kongresshalle am Alex"))
         db.session.commit()
     assert "Kongresshalle am Alex" in client.get("/testtag/anmeldung").get_data(as_text=True)
+
+
+def test_public_pages_answer_repeat_visitors_with_304_until_the_programme_changes(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        event = make_event()
+        room = make_room(event, "Raum 1", 30)
+        workshop = make_activity(event, "Fachkräfte binden", "10:00", "11:30", room, capacity=5)
+        db.session.commit()
+        path = f"/testtag/programm/{workshop.id}"
+    for address in ("/testtag/", path):
+        first = client.get(address)
+        assert first.status_code == 200 and first.headers["ETag"]
+        again = client.get(address, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304
+    with app.app_context():
+        activity = db.session.get(Activity, workshop.id)
+        activity.title = "Fachkräfte halten"
+        activity.event.programme_changed_at = utcnow()
+        db.session.commit()
+    changed = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "Fachkräfte halten" in changed.get_data(as_text=True)
+    # What someone typed after the address is never shown to the next visitor.
+    assert "boese" in client.get("/testtag/?boese=1").get_data(as_text=True)
+    assert "boese" not in client.get("/testtag/").get_data(as_text=True)

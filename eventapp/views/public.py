@@ -44,7 +44,7 @@ def event_page(slug: str) -> ResponseReturnValue:
     """Show an event's published programme by time and room."""
     event = published_event_or_404(slug)
     key = ("event-page", programme_stamp(event), window_state(event), str(get_locale()))
-    return page_cache.page(key, lambda: render_event_page(event))
+    return page_cache.conditional_page(key, lambda: render_event_page(event))
 
 
 def render_event_page(event: Event) -> str:
@@ -82,7 +82,7 @@ def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
             abort(404)
         return render_template("public/activity.html", event=event, activity=activity)
 
-    return page_cache.page(key, render)
+    return page_cache.conditional_page(key, render)
 
 
 @cache
