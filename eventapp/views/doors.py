@@ -197,7 +197,7 @@ def door(event_id: int, activity_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<id:activity_id>/scan", methods=["POST"])
+@bp.route("/<id:activity_id>/", methods=["POST"])
 @role_required(OrganiserRole.CHECKIN)
 def scan(event_id: int, activity_id: int) -> ResponseReturnValue:
     """Let the holder of a scanned code in if enrolled, or say where they stand."""
