@@ -206,8 +206,10 @@ def record_attendance(
             insert(table)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["activity_id", "registration_id"])
+            .returning(table.c.id)
         )
-        return db.session.execute(statement).rowcount == 1
+        # The new row's id, or no row when it was there (rowcount is -1 with RETURNING).
+        return db.session.execute(statement).first() is not None
     try:  # other databases: the unique constraint still decides
         with db.session.begin_nested():
             db.session.execute(table.insert().values(**values))
