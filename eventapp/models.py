@@ -874,6 +874,8 @@ class ExportKind(enum.StrEnum):
     SIGN_IN_SHEETS = "sign_in_sheets"
     DOOR_SIGNS = "door_signs"
     SINGLE_BADGE = "single_badge"
+    ATTENDANCE_CSV = "attendance_csv"
+    ATTENDANCE_XLSX = "attendance_xlsx"
 
 
 class ExportLog(db.Model):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
     Enrolment,
     EnrolmentStatus,
+    ExportLog,
     Registration,
     RegistrationStatus,
     WorkshopAttendance,
@@ -225,3 +229,57 @@ def test_attendance_by_activity_counts_confirmed_waiting_attended_no_shows(
     db.session.commit()
     assert db.session.scalar(sa.select(Enrolment).filter_by(registration_id=fritz.id)) is None
     assert db.session.get(Activity, workshop.id).seats_taken == 3
+
+
+def test_exports_show_check_in_time_and_workshop_attendance(
+    client: FlaskClient, app: Flask
+) -> None:
+    ids = seed(app)
+    with app.app_context():
+        event = db.session.get(Activity, ids["workshop_id"]).event
+        make_activity(event, "=SUMME(A1)", "14:00", "15:00", capacity=5)
+        make_organiser("team@example.org", "team-password-1", role="staff")
+        db.session.commit()
+    login(client, "team@example.org", "team-password-1")  # staff may keep a door too
+    assert scan(client, ids, ids["Anna"])["outcome"] == "admitted"
+    base = f"/organisation/veranstaltungen/{ids['event_id']}/anmeldungen"
+
+    body = client.get(f"{base}/export.csv").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    header = rows[0]
+    assert header[-4:] == [
+        "Eingecheckt um",
+        "Anwesend in",
+        "Anwesend: Workshop Fachkräfte",
+        "Anwesend: =SUMME(A1)",
+    ]
+    by_name = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    anna, bernd, emil = by_name["Anna"], by_name["Bernd"], by_name["Emil"]
+    assert anna["Eingecheckt um"]  # checked in at the entrance by the door scan
+    assert anna["Anwesend in"] == "Workshop Fachkräfte"
+    assert anna["Anwesend: Workshop Fachkräfte"].startswith("ja (")
+    assert anna["Anwesend: Workshop Fachkräfte"][4:9] == anna["Eingecheckt um"][-5:]
+    assert bernd["Anwesend: Workshop Fachkräfte"] == "nein" and bernd["Eingecheckt um"] == ""
+    assert emil["Anwesend: Workshop Fachkräfte"] == "" and by_name["Dora"]["Anwesend in"] == ""
+
+    sheet = load_workbook(io.BytesIO(client.get(f"{base}/export.xlsx").get_data())).active
+    cells = list(sheet.iter_rows(values_only=True))
+    assert cells[0][-2] == "Anwesend: Workshop Fachkräfte"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+    workshop = f"{base}/angebote/{ids['workshop_id']}/anwesenheit"
+    page = client.get(f"{base}/angebote/{ids['workshop_id']}").get_data(as_text=True)
+    assert "anwesenheit.xlsx" in page
+    body = client.get(f"{workshop}.csv").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][5:] == ["Platz im Workshop", "Anwesend", "Eingelassen um", "Einlass (Platz)"]
+    assert [(r[0], r[5], r[6]) for r in rows[1:]] == [
+        ("Müller", "bestätigt", "ja"),
+        ("Schulz", "bestätigt", "nein"),
+        ("Warte", "Warteliste", "nein"),
+    ]
+    assert client.get(f"{workshop}.xlsx").status_code == 200
+    assert client.get(f"{workshop}.pdf").status_code == 404
+    with app.app_context():
+        logged = db.session.scalars(sa.select(ExportLog.kind).order_by(ExportLog.id)).all()
+        assert logged[-2:] == ["attendance_csv", "attendance_xlsx"]

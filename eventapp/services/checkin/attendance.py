@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -38,22 +40,32 @@ class ActivityAttendance:
     no_shows: int
 
 
+def workshops_with_doors(event: Event) -> list[Activity]:
+    """Return the event's activities with registration (a door to scan at), in programme order.
+
+    Cancelled ones are left out; unpublished ones stay (people may hold seats in them).
+    """
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(
+                Activity.event_id == event.id,
+                Activity.requires_enrolment.is_(True),
+                Activity.cancelled.is_(False),
+            )
+            .options(selectinload(Activity.room))
+            .order_by(Activity.starts_at, Activity.id)
+        )
+    )
+
+
 def attendance_by_activity(event: Event) -> list[ActivityAttendance]:
     """Return attendance figures for each of the event's activities with registration.
 
     In programme order, cancelled activities left out; three grouped queries whatever the
     number of activities. Before the day, attended is 0 and no_shows equals confirmed.
     """
-    activities = db.session.scalars(
-        sa.select(Activity)
-        .where(
-            Activity.event_id == event.id,
-            Activity.requires_enrolment.is_(True),
-            Activity.cancelled.is_(False),
-        )
-        .options(selectinload(Activity.room))
-        .order_by(Activity.starts_at, Activity.id)
-    ).all()
+    activities = workshops_with_doors(event)
     if not activities:
         return []
     ids = [a.id for a in activities]
@@ -105,3 +117,20 @@ def attendance_by_activity(event: Event) -> list[ActivityAttendance]:
             )
         )
     return figures
+
+
+def admission_times(activity_ids: Iterable[int]) -> dict[int, dict[int, datetime]]:
+    """Return, per activity, when each person (registration id) was let in at its door."""
+    ids = list(activity_ids)
+    times: dict[int, dict[int, datetime]] = {}
+    if not ids:
+        return times
+    for activity_id, registration_id, scanned_at in db.session.execute(
+        sa.select(
+            WorkshopAttendance.activity_id,
+            WorkshopAttendance.registration_id,
+            WorkshopAttendance.scanned_at,
+        ).where(WorkshopAttendance.activity_id.in_(ids))
+    ):
+        times.setdefault(activity_id, {})[registration_id] = scanned_at
+    return times

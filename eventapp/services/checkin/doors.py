@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import (
@@ -33,6 +32,7 @@ from eventapp.models import (
 )
 from eventapp.services import DomainError
 from eventapp.services.checkin import desk as entrance
+from eventapp.services.checkin.attendance import workshops_with_doors
 from eventapp.services.mail import registration_mail as notices
 from eventapp.services.registration import waitlist
 from eventapp.timezones import utcnow
@@ -99,31 +99,10 @@ class DoorCount:
 # --- Finding workshops and people ----------------------------------------------------------
 
 
-def door_workshops(event: Event) -> list[Activity]:
-    """Return the event's activities with registration (a door to scan at), in programme order."""
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(
-                Activity.event_id == event.id,
-                Activity.requires_enrolment.is_(True),
-                Activity.cancelled.is_(False),
-            )
-            .options(selectinload(Activity.room))
-            .order_by(Activity.starts_at, Activity.id)
-        )
-    )
-
-
 def door_workshop(event: Event, activity_id: int) -> Activity:
-    """Return the event's activity with registration with this id, or raise DomainError."""
-    activity = db.session.get(Activity, activity_id)
-    if (
-        activity is None
-        or activity.event_id != event.id
-        or not activity.requires_enrolment
-        or activity.cancelled
-    ):
+    """Return the event's workshop with a door with this id, or raise DomainError."""
+    activity = next((a for a in workshops_with_doors(event) if a.id == activity_id), None)
+    if activity is None:
         raise DomainError(_("Diesen Workshop gibt es bei dieser Veranstaltung nicht."))
     return activity
 

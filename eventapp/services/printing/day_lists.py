@@ -21,9 +21,9 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
     Room,
-    WorkshopAttendance,
 )
 from eventapp.services import DomainError
+from eventapp.services.checkin.attendance import admission_times
 from eventapp.services.printing.badges import german_sort_key, network_text
 from eventapp.services.printing.documents import render_pdf
 from eventapp.timezones import to_local
@@ -79,22 +79,6 @@ def _rows(
     ]  # fmt: skip
 
 
-def _attendance_times(activity_ids: list[int]) -> dict[int, dict[int, datetime]]:
-    """Return, per activity, when each person was let in at its door."""
-    times: dict[int, dict[int, datetime]] = {}
-    if not activity_ids:
-        return times
-    for activity_id, registration_id, scanned_at in db.session.execute(
-        sa.select(
-            WorkshopAttendance.activity_id,
-            WorkshopAttendance.registration_id,
-            WorkshopAttendance.scanned_at,
-        ).where(WorkshopAttendance.activity_id.in_(activity_ids))
-    ):
-        times.setdefault(activity_id, {})[registration_id] = scanned_at
-    return times
-
-
 def sign_in_sheets(
     event: Event, activity_id: int | None = None, with_checkins: bool = False
 ) -> list[SignInSheet]:
@@ -119,7 +103,7 @@ def sign_in_sheets(
     else:
         query = query.where(Activity.requires_enrolment)
     activities = db.session.scalars(query).all()
-    attended = _attendance_times([a.id for a in activities]) if with_checkins else {}
+    attended = admission_times([a.id for a in activities]) if with_checkins else {}
     sheets = []
     for activity in activities:
         live = [
