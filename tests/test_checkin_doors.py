@@ -24,6 +24,7 @@ from eventapp.models import (
 from eventapp.services.checkin import doors
 from eventapp.services.checkin.attendance import attendance_by_activity
 from eventapp.services.checkin.doors import DoorOutcome, SeatTaken
+from eventapp.services.registration.data_copy import data_copy
 from eventapp.timezones import utcnow
 from tests.conftest import login
 from tests.factories import make_activity, make_event, make_organiser, make_registration
@@ -210,6 +211,9 @@ def test_attendance_by_activity_counts_confirmed_waiting_attended_no_shows(
     anna = db.session.get(Registration, ids["Anna_id"])
     assert doors.scan(workshop, anna.checkin_code, utcnow()).outcome == DoorOutcome.ADMITTED
     db.session.commit()
+    # The person's copy of their data names the admission.
+    (copy,) = data_copy(anna)["workshop_attendance"]
+    assert copy["activity"] == "Workshop Fachkräfte" and copy["let_in_at"]
     event = workshop.event
     assert event.id == event_id
     (figures,) = attendance_by_activity(event)
