@@ -47,7 +47,7 @@ def seed(app: Flask) -> dict[str, Any]:
 
 def wait_for_scan_field(page: Any) -> None:
     """Wait for the page's (deferred) script, then have the focus in the scan field."""
-    page.wait_for_function("document.readyState === 'complete'", timeout=60_000)
+    page.wait_for_load_state("load")  # (no wait_for_function: the page's CSP forbids eval)
     page.get_by_label("Code scannen").focus()
 
 
