@@ -1,7 +1,7 @@
 """workshop attendance: who was let in at which workshop door, when, where
 
 Revision ID: 0006
-Revises: 0009
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import eventapp.timezones
 
 
 revision = '0006'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
