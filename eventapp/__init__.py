@@ -204,11 +204,12 @@ def register_security_headers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the public site, the organiser area, exports and login."""
-    from eventapp.views import auth, checkin, organiser, public
+    from eventapp.views import auth, checkin, doors, organiser, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(checkin.bp)
+    app.register_blueprint(doors.bp)
     from eventapp.views import api, exports
 
     app.register_blueprint(exports.bp)

@@ -500,6 +500,39 @@ class Enrolment(TimestampMixin, db.Model):
     activity: Mapped[Activity] = relationship(back_populates="enrolments")
 
 
+class WorkshopAttendance(db.Model):
+    """A person let in at a workshop's door on the day: one per person and activity."""
+
+    __tablename__ = "workshop_attendance"
+    __table_args__ = (
+        # Two stewards scanning the same badge at the same moment record one attendance.
+        sa.UniqueConstraint(
+            "activity_id", "registration_id", name="uq_workshop_attendance_activity_registration"
+        ),
+        sa.Index("ix_workshop_attendance_registration", "registration_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activity.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="CASCADE")
+    )
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Name of the door's desk ("Saal 2, hinten"), as its steward set it.
+    desk: Mapped[str] = mapped_column(sa.String(60), default="", server_default=sa.text("''"))
+    # The steward's account; kept empty when the account is deleted.
+    organiser_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL")
+    )
+
+    activity: Mapped[Activity] = relationship()
+    registration: Mapped[Registration] = relationship()
+    organiser: Mapped[Organiser | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<WorkshopAttendance {self.activity_id}/{self.registration_id}>"
+
+
 class Organiser(TimestampMixin, db.Model):
     """A login account of the organising office."""
 
@@ -841,6 +874,8 @@ class ExportKind(enum.StrEnum):
     SIGN_IN_SHEETS = "sign_in_sheets"
     DOOR_SIGNS = "door_signs"
     SINGLE_BADGE = "single_badge"
+    ATTENDANCE_CSV = "attendance_csv"
+    ATTENDANCE_XLSX = "attendance_xlsx"
 
 
 class ExportLog(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -74,6 +74,8 @@ class DocumentForm(Form):
     """Choose the language of the programme or a list."""
 
     lang = SelectField(_l("Sprache"), choices=LANGUAGE_CHOICES, default="de")
+    # Sign-in sheets only: mark who was let in at the workshop's door, and when.
+    with_checkins = BooleanField(_l("mit Anwesenheit vom Workshop-Einlass"))
 
 
 class CalibrationForm(Form):

@@ -150,6 +150,8 @@ def build_demo_pages(app: Flask) -> DemoPages:
             sa.select(Registration.id).where(Registration.event_id == event.id).limit(1)
         )
         person = db.session.scalar(sa.select(Person.id).limit(1))
+        # A workshop door where Erika (enrolled elsewhere) is not enrolled and seats are free.
+        door = next(a for a in workshops if a.id != full.id and a.capacity and not a.is_full)
         room = event.rooms[0].id
         upload = pending_imports.store(
             admin,
@@ -357,6 +359,14 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 f"{org}/import/{upload.id}",
                 organiser=True,
                 wide_table=True,
+            ),
+            PageKind("workshop doors", f"/organisation/einlass/{eid}/workshops/", organiser=True),
+            PageKind(
+                "workshop door, not enrolled",
+                f"/organisation/einlass/{eid}/workshops/{door.id}/",
+                organiser=True,
+                post={"code": first.registration.checkin_code},
+                follow=f"/organisation/einlass/{eid}/workshops/{door.id}/#scan",
             ),
             PageKind(
                 "walk-in registration, errors",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -24,11 +25,9 @@ from tests.helpers.participants import person
 
 WRITERS = 3
 
-# The newest schema version the migrations know.
-HEAD = max(
-    path.name[:4]
-    for path in (Path(eventapp.__file__).parent / "migrations" / "versions").glob("[0-9]*_*.py")
-)
+# The newest schema version the migrations know: alembic's head (a revision made on a branch
+# and rebased may carry a lower number than the one below it).
+(HEAD,) = ScriptDirectory(str(Path(eventapp.__file__).parent / "migrations")).get_heads()
 
 
 def sqlite_app(folder: Path) -> Flask:

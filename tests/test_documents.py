@@ -20,9 +20,10 @@ from eventapp.models import (
     Person,
     PersonRole,
 )
+from eventapp.services.checkin import doors
 from eventapp.services.printing import day_lists, programme_booklet
 from eventapp.timezones import utcnow
-from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.factories import at, make_activity, make_event, make_registration, make_room
 from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import MM, page_sizes_mm, page_texts, reader, squeeze, words
 
@@ -213,6 +214,27 @@ def test_sign_in_sheet_sorts_by_last_name_and_puts_waiting_list_apart(ctx: Flask
     # Five workshops (the exchange circle is cancelled); only the first has a waiting list.
     assert len(page_sizes_mm(everything)) == 6
     assert "Signature" in page_texts(everything)[0]
+
+
+def test_sign_in_sheet_with_check_ins_marks_who_was_let_in_and_when(ctx: Flask) -> None:
+    data = build_day()
+    event: Event = data["event"]  # type: ignore[assignment]
+    workshop = data["workshops"][0]  # type: ignore[index]
+    abel = data["people"][1]  # type: ignore[index]
+    assert doors.record_attendance(workshop, abel, at(event, "10:27"), "Raum 1", None)
+    pdf = day_lists.render_sign_in_sheets(
+        event, "de", workshop.id, with_checkins=True, printed_at=at(event, "10:40")
+    )
+    first = page_texts(pdf)[0]
+    assert "Anwesend" in first and "1 von 3 anwesend" in first and "Stand: 10:40 Uhr" in first
+    placed = words(pdf)
+    time = next(w for w in placed if w.text == "10:27")
+    on_that_line = {w.text for w in placed if abs(w.y0 - time.y0) < 3}
+    assert "Abel," in on_that_line and "Ober," not in on_that_line
+    assert sum(w.text == "–" and w.x0 > time.x0 - 20 for w in placed) >= 2  # the others: not here
+    # Without the option the sheet stays as it was: no column, no count.
+    plain = page_texts(day_lists.render_sign_in_sheets(event, "de", workshop.id))[0]
+    assert "Anwesend" not in plain and "10:27" not in plain
 
 
 def test_sign_in_sheet_repeats_title_time_and_page_of_pages_on_every_page(ctx: Flask) -> None:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 
 from eventapp import create_app
@@ -86,8 +87,11 @@ def test_new_revision_goes_on_top_and_leaves_the_initial_migration_alone(
 ) -> None:
     versions = migrations_copy / "versions"
     initial = {p.name: p.read_bytes() for p in versions.glob("0001_*.py")}
-    head = max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
-    after = f"{int(head) + 1:04d}"
+    # Numbers count on from the highest; the new revision goes on alembic's one head (a
+    # revision made on a branch and rebased may carry a lower number than the one below it).
+    highest = max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    after = f"{int(highest) + 1:04d}"
+    (head,) = ScriptDirectory(str(migrations_copy)).get_heads()
     written = new_revision.new_revision("door sign notes", migrations_copy)
     assert written is not None and written.name == f"{after}_door_sign_notes.py"
     source = written.read_text()

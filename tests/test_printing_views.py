@@ -149,6 +149,12 @@ def test_document_jobs_and_calibration(app: Flask, staff_client: FlaskClient) ->
         assert response.status_code == 302, kind
         assert fetch(staff_client, response.location + "/datei").mimetype == "application/pdf"
     assert staff_client.post(f"{url}/dokument/poster", data={"lang": "de"}).status_code == 404
+    with_checkins = staff_client.post(
+        f"{url}/dokument/sign_in_sheets", data={"lang": "de", "with_checkins": "y"}
+    )
+    download = fetch(staff_client, with_checkins.location + "/datei")
+    assert "Anwesend" in "".join(p.extract_text() for p in reader(download.data).pages)
+    assert "mit Anwesenheit" in staff_client.get(with_checkins.location).text
 
     saved = staff_client.post(
         f"{url}/kalibrierung", data={"layout": "a4-10", "x_mm": "1,5", "y_mm": "-2"},

@@ -172,6 +172,38 @@ def export(event_id: int, kind: str) -> ResponseReturnValue:
     return response
 
 
+@bp.route("/angebote/<id:activity_id>/anwesenheit.<kind>")
+@role_required(OrganiserRole.STAFF)
+def attendance_export(event_id: int, activity_id: int, kind: str) -> ResponseReturnValue:
+    """Download one workshop's list with who came and when; the export log keeps a note of it."""
+    event = event_or_404(event_id)
+    item = activity_or_404(event, activity_id)
+    if kind not in {"csv", "xlsx"}:
+        abort(404)
+    rows = lists.activity_attendance_rows(event, item)
+    if kind == "csv":
+        body, content_type = lists.to_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = lists.to_xlsx(rows, _("Anwesenheit"))
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    end_read_phase(db.session)
+    write_unit(
+        lambda: export_log.record_export(
+            current_user._get_current_object(),
+            ExportKind.ATTENDANCE_CSV if kind == "csv" else ExportKind.ATTENDANCE_XLSX,
+            client_address(),
+            event,
+            row_count=len(rows) - 1,
+            detail=f"{item.title} ({item.id})",
+        )
+    )
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{event.slug}-anwesenheit-{item.id}.{kind}"'
+    )
+    return response
+
+
 @bp.route("/angebote")
 @role_required(OrganiserRole.STAFF)
 def activities(event_id: int) -> ResponseReturnValue:

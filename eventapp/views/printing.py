@@ -106,7 +106,9 @@ def start_document(event_id: int, kind: str) -> ResponseReturnValue:
     form = DocumentForm()
     if not form.validate_on_submit():
         return _page(event, BadgeBatchForm(), 400)
-    parameters = {"lang": form.lang.data}
+    parameters: dict[str, object] = {"lang": form.lang.data}
+    if kind == "sign_in_sheets" and form.with_checkins.data:
+        parameters["with_checkins"] = True
     job = write_unit(lambda: print_jobs.create_job(event, kind, parameters, current_user))
     return redirect(url_for("printing.job", event_id=event.id, job_id=job.id))
 

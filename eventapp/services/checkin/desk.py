@@ -190,8 +190,8 @@ def answer_for(registration: Registration, when: datetime, desk: str) -> DeskAns
     return DeskAnswer(outcome, registration, workshops=workshops_on(registration, day))
 
 
-def scan(event: Event, raw_code: str, when: datetime, desk: str = "") -> DeskAnswer:
-    """Check in the holder of a scanned code at once, or say why not."""
+def holder_of(raw_code: str) -> tuple[str, Registration | None]:
+    """Return a scanned code as stored and the registration holding it (of any event)."""
     code = normalise_code(raw_code)
     registration = (
         db.session.scalar(
@@ -202,6 +202,12 @@ def scan(event: Event, raw_code: str, when: datetime, desk: str = "") -> DeskAns
         if code
         else None
     )
+    return code, registration
+
+
+def scan(event: Event, raw_code: str, when: datetime, desk: str = "") -> DeskAnswer:
+    """Check in the holder of a scanned code at once, or say why not."""
+    code, registration = holder_of(raw_code)
     if registration is None:
         return DeskAnswer(ScanOutcome.UNKNOWN, code=code)
     if registration.event_id != event.id:

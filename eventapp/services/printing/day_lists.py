@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -23,6 +23,7 @@ from eventapp.models import (
     Room,
 )
 from eventapp.services import DomainError
+from eventapp.services.checkin.attendance import admission_times
 from eventapp.services.printing.badges import german_sort_key, network_text
 from eventapp.services.printing.documents import render_pdf
 from eventapp.timezones import to_local
@@ -36,15 +37,26 @@ class SignInRow:
     name: str
     organisation: str
     network: str
+    # When the person was let in at the workshop's door (sheets "with check-ins" only).
+    attended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class SignInSheet:
-    """The confirmed participants of one activity and, separately, its waiting list."""
+    """The confirmed participants of one activity and, separately, its waiting list.
+
+    With check-ins, each row says whether and when the person was let in at the door.
+    """
 
     activity: Activity
     confirmed: list[SignInRow]
     waiting: list[SignInRow]
+    with_checkins: bool = False
+
+    @property
+    def present(self) -> int:
+        """Count the confirmed people let in at the door."""
+        return sum(1 for row in self.confirmed if row.attended_at is not None)
 
 
 @dataclass(frozen=True)
@@ -56,16 +68,25 @@ class DoorSign:
     activities: list[Activity]
 
 
-def _rows(registrations: list[Registration]) -> list[SignInRow]:
+def _rows(
+    registrations: list[Registration], attended: dict[int, datetime] | None = None
+) -> list[SignInRow]:
+    attended = attended or {}
     return [
         SignInRow(i, f"{r.last_name}, {' '.join(p for p in (r.title, r.first_name) if p)}",
-                  r.organisation, network_text(r))
+                  r.organisation, network_text(r), attended.get(r.id))
         for i, r in enumerate(registrations, start=1)
     ]  # fmt: skip
 
 
-def sign_in_sheets(event: Event, activity_id: int | None = None) -> list[SignInSheet]:
-    """Return a sheet for each activity with enrolment (or the one asked for)."""
+def sign_in_sheets(
+    event: Event, activity_id: int | None = None, with_checkins: bool = False
+) -> list[SignInSheet]:
+    """Return a sheet for each activity with enrolment (or the one asked for).
+
+    With check-ins, each confirmed person's row carries the time they were let in at the
+    workshop's door (empty for those not let in).
+    """
     query = (
         sa.select(Activity)
         .where(Activity.event_id == event.id, Activity.published, ~Activity.cancelled)
@@ -81,8 +102,10 @@ def sign_in_sheets(event: Event, activity_id: int | None = None) -> list[SignInS
         query = query.where(Activity.id == activity_id)
     else:
         query = query.where(Activity.requires_enrolment)
+    activities = db.session.scalars(query).all()
+    attended = admission_times([a.id for a in activities]) if with_checkins else {}
     sheets = []
-    for activity in db.session.scalars(query).all():
+    for activity in activities:
         live = [
             e for e in activity.enrolments if e.registration.status != RegistrationStatus.CANCELLED
         ]
@@ -95,7 +118,14 @@ def sign_in_sheets(event: Event, activity_id: int | None = None) -> list[SignInS
             for e in sorted(live, key=lambda e: (e.queued_at, e.id))
             if e.status == EnrolmentStatus.WAITLISTED
         ]
-        sheets.append(SignInSheet(activity, _rows(confirmed), _rows(waiting)))
+        sheets.append(
+            SignInSheet(
+                activity,
+                _rows(confirmed, attended.get(activity.id)),
+                _rows(waiting),
+                with_checkins,
+            )
+        )
     return sheets
 
 
@@ -108,9 +138,16 @@ def page_of_pages_css(text: str) -> str:
 
 
 def render_sign_in_sheets(
-    event: Event, language: str = "de", activity_id: int | None = None
+    event: Event,
+    language: str = "de",
+    activity_id: int | None = None,
+    with_checkins: bool = False,
+    printed_at: datetime | None = None,
 ) -> bytes:
     """Render the sign-in sheets (Teilnehmerlisten) as one PDF.
+
+    With check-ins, a column shows who was let in at the workshop's door and when, and the
+    heading counts those present as of printed_at.
 
     Each activity's list is rendered on its own, so its pages count "Seite n von m" within
     that list; title, time and room repeat at the top of every page (a CSS running element),
@@ -118,7 +155,7 @@ def render_sign_in_sheets(
     """
     import pikepdf
 
-    sheets = sign_in_sheets(event, activity_id)
+    sheets = sign_in_sheets(event, activity_id, with_checkins)
     with force_locale(language):
         if not sheets:
             raise DomainError(_("Es gibt keine Programmpunkte mit Anmeldung."))
@@ -136,6 +173,7 @@ def render_sign_in_sheets(
             sheets=[sheet],
             zone=event.timezone,
             page_of_pages=page_of_pages,
+            printed_at=printed_at,
         )
         part = pikepdf.open(io.BytesIO(pdf))
         parts.append(part)

@@ -117,7 +117,13 @@ def _render(job: PrintJob) -> tuple[bytes, list[int]]:
         if job.kind == "programme":
             pdf = programme_booklet.render_programme(event, language)
         elif job.kind == "sign_in_sheets":
-            pdf = day_lists.render_sign_in_sheets(event, language, params.get("activity_id"))
+            pdf = day_lists.render_sign_in_sheets(
+                event,
+                language,
+                params.get("activity_id"),
+                with_checkins=bool(params.get("with_checkins")),
+                printed_at=utcnow(),
+            )
         else:
             pdf = day_lists.render_door_signs(event, language)
         db.session.rollback()

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
-from eventapp.models import OutboxMail, Registration
+from eventapp.models import OutboxMail, Registration, WorkshopAttendance
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -24,6 +25,12 @@ def data_copy(registration: Registration) -> dict[str, Any]:
         .order_by(OutboxMail.created_at, OutboxMail.id)
     ).all()
     enrolments = sorted(registration.enrolments, key=lambda e: (e.activity.starts_at, e.id))
+    admissions = db.session.scalars(
+        sa.select(WorkshopAttendance)
+        .where(WorkshopAttendance.registration_id == registration.id)
+        .options(selectinload(WorkshopAttendance.activity))
+        .order_by(WorkshopAttendance.scanned_at, WorkshopAttendance.id)
+    ).all()
     return {
         "event": {
             "title": registration.event.title,
@@ -71,6 +78,10 @@ def data_copy(registration: Registration) -> dict[str, Any]:
                 "cancelled_at": _when(e.cancelled_at),
             }
             for e in enrolments
+        ],
+        "workshop_attendance": [
+            {"activity": a.activity.title, "let_in_at": _when(a.scanned_at), "desk": a.desk}
+            for a in admissions
         ],
         "emails": [
             {

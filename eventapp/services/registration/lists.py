@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +22,10 @@ from eventapp.models import (
     Network,
     Registration,
     RegistrationStatus,
+    WorkshopAttendance,
 )
 from eventapp.plain_text import printable
+from eventapp.services.checkin.attendance import admission_times, workshops_with_doors
 from eventapp.timezones import format_local
 
 # Characters that make spreadsheet programs treat a cell as a formula.
@@ -162,13 +165,31 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def attendance_cell(enrolment: Enrolment | None, attended_at: datetime | None, zone: str) -> str:
+    """Say whether a person came to a workshop: "ja (10:27)", "nein" (had a seat), or ""."""
+    if attended_at is not None:
+        return _("ja (%(time)s)", time=format_local(attended_at, zone, "%H:%M"))
+    if enrolment is not None and enrolment.status == EnrolmentStatus.CONFIRMED:
+        return _("nein")
+    return ""
+
+
 def export_rows(event: Event, registrations: list[Registration]) -> list[list[Any]]:
-    """Return a header and one row per registration for CSV and XLSX."""
+    """Return a header and one row per registration for CSV and XLSX.
+
+    After the person's details: the entrance check-in time, the workshops they were let in
+    at ("Anwesend in"), and one column per workshop ("ja (10:27)", "nein" for a confirmed
+    seat not used, empty otherwise), so a spreadsheet filter finds a workshop's no-shows.
+    """
+    workshops = workshops_with_doors(event)
+    came = admission_times(a.id for a in workshops)
     header = [
         _("Nachname"), _("Vorname"), _("Titel"), _("Anrede"), _("Organisation"), _("Netzwerk"),
         _("Bundesland"), _("E-Mail-Adresse"), _("Rolle"), _("Status"), _("Workshops"),
         _("Warteliste"), _("Barrierefreiheit"), _("Verpflegung"), _("Fotos erlaubt"),
-        _("Angemeldet am"), _("Sprache"), _("Interne Notiz"),
+        _("Angemeldet am"), _("Sprache"), _("Interne Notiz"), _("Eingecheckt um"),
+        _("Anwesend in"),
+        *(_("Anwesend: %(title)s", title=a.title) for a in workshops),
     ]  # fmt: skip
     rows: list[list[Any]] = [header]
     for r in registrations:
@@ -176,6 +197,8 @@ def export_rows(event: Event, registrations: list[Registration]) -> list[list[An
             (e for e in r.enrolments if e.status != EnrolmentStatus.CANCELLED),
             key=lambda e: e.activity.starts_at,
         )
+        held = {e.activity_id: e for e in active}
+        attended = [(a, came.get(a.id, {}).get(r.id)) for a in workshops]
         rows.append(
             [
                 r.last_name,
@@ -196,6 +219,58 @@ def export_rows(event: Event, registrations: list[Registration]) -> list[list[An
                 format_local(r.created_at, event.timezone),
                 r.language,
                 r.organiser_notes,
+                format_local(r.checked_in_at, event.timezone),
+                "; ".join(a.title for a, at in attended if at is not None),
+                *(attendance_cell(held.get(a.id), at, event.timezone) for a, at in attended),
+            ]
+        )
+    return [[safe_cell(value) for value in row] for row in rows]
+
+
+def activity_attendance_rows(event: Event, activity: Activity) -> list[list[Any]]:
+    """Return a header and one row per person of a workshop: seat, whether and when they came.
+
+    Everyone holding a seat or a place in line, and anyone let in at the door (an enrolment
+    cancelled afterwards keeps its row); by last and first name.
+    """
+    confirmed, waiting = activity_lines(activity)
+    came = {
+        a.registration_id: a
+        for a in db.session.scalars(
+            sa.select(WorkshopAttendance)
+            .where(WorkshopAttendance.activity_id == activity.id)
+            .options(
+                selectinload(WorkshopAttendance.registration).selectinload(Registration.network)
+            )
+        )
+    }
+    people = {e.registration_id: (e.registration, e) for e in [*confirmed, *waiting]}
+    for registration_id, attendance in came.items():
+        people.setdefault(registration_id, (attendance.registration, None))
+    header = [
+        _("Nachname"), _("Vorname"), _("Titel"), _("Organisation"), _("Netzwerk"),
+        _("Platz im Workshop"), _("Anwesend"), _("Eingelassen um"), _("Einlass (Platz)"),
+    ]  # fmt: skip
+    rows: list[list[Any]] = [header]
+    seat_labels = {
+        EnrolmentStatus.CONFIRMED: _("bestätigt"),
+        EnrolmentStatus.WAITLISTED: _("Warteliste"),
+    }
+    for registration, enrolment in sorted(
+        people.values(), key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id)
+    ):
+        attendance = came.get(registration.id)
+        rows.append(
+            [
+                registration.last_name,
+                registration.first_name,
+                registration.title,
+                registration.organisation,
+                registration.network.name if registration.network else "",
+                seat_labels.get(enrolment.status, "") if enrolment is not None else "",
+                _("ja") if attendance is not None else _("nein"),
+                format_local(attendance.scanned_at, event.timezone) if attendance else "",
+                attendance.desk if attendance else "",
             ]
         )
     return [[safe_cell(value) for value in row] for row in rows]
