@@ -1,6 +1,6 @@
 """workshop attendance: who was let in at which workshop door, when, where
 
-Revision ID: 0006
+Revision ID: 0012
 Revises: 0011
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import eventapp.timezones
 
 
-revision = '0006'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
