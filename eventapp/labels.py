@@ -61,6 +61,7 @@ EXPORT_KIND_LABELS = {
     ExportKind.SIGN_IN_SHEETS: _l("Teilnehmerlisten zum Unterschreiben (PDF)"),
     ExportKind.DOOR_SIGNS: _l("Türschilder (PDF)"),
     ExportKind.SINGLE_BADGE: _l("Einzelnes Namensschild am Einlass (PDF)"),
+    ExportKind.DASHBOARD_CSV: _l("Zahlen der Auswertung (CSV)"),
 }
 
 # The 16 federal states; names are proper nouns and stay German in both languages.

@@ -841,6 +841,8 @@ class ExportKind(enum.StrEnum):
     SIGN_IN_SHEETS = "sign_in_sheets"
     DOOR_SIGNS = "door_signs"
     SINGLE_BADGE = "single_badge"
+    # Figures without personal data, logged all the same: who took which numbers when.
+    DASHBOARD_CSV = "dashboard_csv"
 
 
 class ExportLog(db.Model):
