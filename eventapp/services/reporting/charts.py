@@ -3,8 +3,9 @@
 Every chart is an <svg role="img"> named by its own <title> and <desc>; its numbers are also
 written beside the bars, and a table with the same numbers follows it on the page. Colours
 have at least 3:1 contrast against white and are never the only cue: waiting places are
-hatched, free places outlined, lines dashed differently. The drawing is 360 units wide and
-scales with the page (viewBox), so its text stays readable on a 320 px screen.
+hatched, free places outlined, lines dashed differently. The drawing is 320 units wide and
+scales with the page (viewBox) at about its own size, so its text stays readable on a 320 px
+screen.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 
 from eventapp.services.reporting.figures import CheckinDay, EventFigures
 from eventapp.timezones import format_local
 
 SVG_NS = "http://www.w3.org/2000/svg"
-WIDTH = 360
+WIDTH = 320
 MARGIN = 6
 FONT = "system-ui, sans-serif"
 TEXT = "#1a1a1a"
@@ -71,6 +71,30 @@ def _fit(text: str, width: float, size: int = 12) -> str:
     """Shorten a label with an ellipsis so it fits the width (about 0.56 em a character)."""
     room = max(int(width / (size * 0.56)), 4)
     return text if len(text) <= room else text[: room - 1].rstrip() + "…"
+
+
+def _wrap(text: str, width: float, size: int = 13, lines: int = 2) -> list[str]:
+    """Break a label into at most `lines` lines that fit; the last one may be shortened."""
+    room = max(int(width / (size * 0.56)), 4)
+    result: list[str] = []
+    rest = text
+    while rest and len(result) < lines - 1 and len(rest) > room:
+        cut = rest.rfind(" ", 0, room + 1)
+        if cut <= 0:
+            break
+        result.append(rest[:cut])
+        rest = rest[cut + 1 :]
+    result.append(_fit(rest, width, size))
+    return result
+
+
+def _label_lines(parent: ET.Element, y: float, lines: list[str], full: str) -> None:
+    """Write a bold label of one or more lines (16 units apart), its full text as tooltip."""
+    label = _text(parent, MARGIN, y, lines[0], 13, weight="600")
+    label.text = None
+    _element(label, "title", full)
+    for number, line in enumerate(lines):
+        _element(label, "tspan", line, x=MARGIN, dy=0 if number == 0 else 16)
 
 
 def _svg(chart_id: str, height: float, title: str, description: str) -> ET.Element:
@@ -155,8 +179,8 @@ def _legend(parent: ET.Element, chart_id: str, y: float, items: list[tuple[str, 
             _element(
                 parent, "rect", x=x, y=y - 10, width=12, height=12, fill="#ffffff", stroke=MUTED
             )
-        _text(parent, x + 16, y, label, size=11)
-        x += 16 + len(label) * 11 * 0.56 + 14
+        _text(parent, x + 16, y, label, size=12)
+        x += 16 + len(label) * 12 * 0.56 + 14
 
 
 def registrations_chart(figures: EventFigures, chart_id: str = "anmeldungen") -> Markup:
@@ -198,7 +222,7 @@ def registrations_chart(figures: EventFigures, chart_id: str = "anmeldungen") ->
 
     for tick in range(0, scale_top + 1, step):
         _element(root, "line", x1=left, y1=y_of(tick), x2=right, y2=y_of(tick), stroke=GRID)
-        _text(root, left - 4, y_of(tick) + 4, str(tick), size=10, anchor="end", fill=MUTED)
+        _text(root, left - 4, y_of(tick) + 4, str(tick), size=11, anchor="end", fill=MUTED)
     count = len(days)
 
     def x_of(index: int) -> float:
@@ -232,7 +256,7 @@ def registrations_chart(figures: EventFigures, chart_id: str = "anmeldungen") ->
             anchor = "start"
         elif count > 1 and index == count - 1:
             anchor = "end"
-        _text(root, x_of(index), bottom + 16, days[index].day.strftime("%d.%m."), 10, anchor)
+        _text(root, x_of(index), bottom + 16, days[index].day.strftime("%d.%m."), 11, anchor)
     return _markup(root)
 
 
@@ -245,9 +269,15 @@ def activities_chart(figures: EventFigures, chart_id: str = "angebote") -> Marku
         "und Warteliste (schraffiert); die Zahlen stehen unter jedem Balken.",
         count=len(items),
     )
-    row = 50
-    top = 24
-    root = _svg(chart_id, top + row * max(len(items), 1), title, description)
+    row, top = 58, 24
+    zone = figures.event.timezone
+    usable = WIDTH - 2 * MARGIN
+    labels = [
+        _wrap(f"{format_local(item.starts_at, zone, '%H:%M')} {item.title}", usable)
+        for item in items
+    ]
+    height = top + sum(row + 16 * (len(lines) - 1) for lines in labels) if items else top + row
+    root = _svg(chart_id, height, title, description)
     _legend(
         root,
         chart_id,
@@ -261,13 +291,11 @@ def activities_chart(figures: EventFigures, chart_id: str = "angebote") -> Marku
     largest = max(
         [max(a.capacity or 0, a.confirmed) + a.waitlisted for a in items] + [1],
     )
-    usable = WIDTH - 2 * MARGIN
     unit = usable / largest
-    for index, item in enumerate(items):
-        y = top + index * row
-        start = format_local(item.starts_at, figures.event.timezone, "%H:%M")
-        label = _text(root, MARGIN, y + 12, _fit(f"{start} {item.title}", usable), weight="600")
-        _element(label, "title", item.title)
+    y = float(top)
+    for item, lines in zip(items, labels, strict=True):
+        _label_lines(root, y + 13, lines, item.title)
+        y += 16 * (len(lines) - 1)
         group = _element(root, "g", class_="bar")
         x = float(MARGIN)
         segments = [(item.confirmed, "confirmed")]
@@ -284,7 +312,7 @@ def activities_chart(figures: EventFigures, chart_id: str = "angebote") -> Marku
                 "waiting": f"url(#{chart_id}-waiting)",
             }[kind]
             stroke = {"confirmed": CONFIRMED, "free": MUTED, "waiting": WAITING}[kind]
-            _element(group, "rect", x=x, y=y + 17, width=width, height=14, fill=fill, stroke=stroke)
+            _element(group, "rect", x=x, y=y + 19, width=width, height=16, fill=fill, stroke=stroke)
             x += width
         numbers = [_("%(n)s bestätigt", n=item.confirmed)]
         if item.free is not None:
@@ -292,7 +320,8 @@ def activities_chart(figures: EventFigures, chart_id: str = "angebote") -> Marku
         else:
             numbers.append(_("ohne Platzgrenze"))
         numbers.append(_("%(n)s auf der Warteliste", n=item.waitlisted))
-        _text(root, MARGIN, y + 44, " · ".join(numbers), size=11, fill=TEXT)
+        _text(root, MARGIN, y + 50, " · ".join(numbers), size=12, fill=TEXT)
+        y += row
     if not items:
         _text(root, MARGIN, top + 20, _("Keine Angebote mit Anmeldung."), size=12)
     return _markup(root)
@@ -310,18 +339,18 @@ def states_chart(figures: EventFigures, chart_id: str = "bundeslaender") -> Mark
         networks=networks,
         states=with_any,
     )
-    row, top, label_width = 20, 6, 150
+    row, top, label_width = 22, 6, 164
     root = _svg(chart_id, top + row * len(states) + 4, title, description)
     largest = max([s.networks for s in states] + [1])
     bar_left = MARGIN + label_width
     usable = WIDTH - bar_left - MARGIN - 28
     for index, state in enumerate(states):
         y = top + index * row
-        _text(root, bar_left - 6, y + 13, state.state, size=11, anchor="end")
+        _text(root, bar_left - 6, y + 15, state.state, size=12, anchor="end")
         width = usable * state.networks / largest
         if state.networks:
-            _element(root, "rect", x=bar_left, y=y + 3, width=width, height=13, fill=CONFIRMED)
-        _text(root, bar_left + width + 4, y + 13, str(state.networks), size=11, weight="600")
+            _element(root, "rect", x=bar_left, y=y + 4, width=width, height=14, fill=CONFIRMED)
+        _text(root, bar_left + width + 4, y + 15, str(state.networks), size=12, weight="600")
     return _markup(root)
 
 
@@ -352,7 +381,7 @@ def checkins_chart(figures: EventFigures, day: CheckinDay, chart_id: str = "einl
     for tick in range(0, scale_top + 1, step):
         y = bottom - plot_height * tick / scale_top
         _element(root, "line", x1=left, y1=y, x2=right, y2=y, stroke=GRID)
-        _text(root, left - 4, y + 4, str(tick), size=10, anchor="end", fill=MUTED)
+        _text(root, left - 4, y + 4, str(tick), size=11, anchor="end", fill=MUTED)
     slot_width = (right - left) / max(len(slots), 1)
     for index, slot in enumerate(slots):
         x = left + index * slot_width
@@ -373,7 +402,7 @@ def checkins_chart(figures: EventFigures, day: CheckinDay, chart_id: str = "einl
                     x + slot_width / 2,
                     bottom - height - 3,
                     str(slot.count),
-                    size=10,
+                    size=11,
                     anchor="middle",
                 )
         local = format_local(slot.starts_at, zone, "%H:%M")
@@ -381,7 +410,7 @@ def checkins_chart(figures: EventFigures, day: CheckinDay, chart_id: str = "einl
             hour_step = max(1, math.ceil(len(slots) / 4 / 6))
             if int(local[:2]) % hour_step == 0:
                 _element(root, "line", x1=x, y1=bottom, x2=x, y2=bottom + 4, stroke=MUTED)
-                _text(root, x, bottom + 16, local, size=10, anchor="middle")
+                _text(root, x, bottom + 16, local, size=11, anchor="middle")
     return _markup(root)
 
 
@@ -397,8 +426,15 @@ def no_shows_chart(figures: EventFigures, chart_id: str = "nicht-erschienen") ->
         absent=absent,
         confirmed=sum(n.confirmed for n in items),
     )
-    row, top = 50, 24
-    root = _svg(chart_id, top + row * max(len(items), 1), title, description)
+    row, top = 58, 24
+    zone = figures.event.timezone
+    usable = WIDTH - 2 * MARGIN
+    labels = [
+        _wrap(f"{format_local(item.starts_at, zone, '%H:%M')} {item.title}", usable)
+        for item in items
+    ]
+    height = top + sum(row + 16 * (len(lines) - 1) for lines in labels) if items else top + row
+    root = _svg(chart_id, height, title, description)
     _legend(
         root,
         chart_id,
@@ -406,17 +442,15 @@ def no_shows_chart(figures: EventFigures, chart_id: str = "nicht-erschienen") ->
         [(f"solid:{ARRIVED}", _("erschienen")), ("hatch:absent", _("nicht erschienen"))],
     )
     largest = max([n.confirmed for n in items] + [1])
-    usable = WIDTH - 2 * MARGIN
-    for index, item in enumerate(items):
-        y = top + index * row
-        start = format_local(item.starts_at, figures.event.timezone, "%H:%M")
-        label = _text(root, MARGIN, y + 12, _fit(f"{start} {item.title}", usable), weight="600")
-        _element(label, "title", item.title)
+    y = float(top)
+    for item, lines in zip(items, labels, strict=True):
+        _label_lines(root, y + 13, lines, item.title)
+        y += 16 * (len(lines) - 1)
         came = item.confirmed - item.absent
         x = float(MARGIN)
         if came:
             width = usable * came / largest
-            _element(root, "rect", x=x, y=y + 17, width=width, height=14, fill=ARRIVED)
+            _element(root, "rect", x=x, y=y + 19, width=width, height=16, fill=ARRIVED)
             x += width
         if item.absent:
             width = usable * item.absent / largest
@@ -424,19 +458,19 @@ def no_shows_chart(figures: EventFigures, chart_id: str = "nicht-erschienen") ->
                 root,
                 "rect",
                 x=x,
-                y=y + 17,
+                y=y + 19,
                 width=width,
-                height=14,
+                height=16,
                 fill=f"url(#{chart_id}-absent)",
                 stroke=ABSENT,
             )
-        summary = ngettext(
-            "%(absent)s von %(num)s bestätigten Person nicht erschienen",
-            "%(absent)s von %(num)s bestätigten Personen nicht erschienen",
-            item.confirmed,
+        summary = _(
+            "%(absent)s von %(confirmed)s nicht erschienen",
             absent=item.absent,
+            confirmed=item.confirmed,
         )
-        _text(root, MARGIN, y + 44, summary, size=11)
+        _text(root, MARGIN, y + 50, summary, size=12)
+        y += row
     if not items:
         _text(root, MARGIN, top + 20, _("Keine Angebote mit Anmeldung."), size=12)
     return _markup(root)
