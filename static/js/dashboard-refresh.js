@@ -26,6 +26,7 @@
   function apply(html) {
     var fresh = document.createElement("div");
     fresh.innerHTML = html;
+    if (!fresh.querySelector("[data-refresh-key]")) { return; }
     if (keys(fresh) !== keys(container)) {
       // A part came or went (the first check-in, a new day): rebuild, keeping tables open.
       var open = openDetails();
@@ -49,7 +50,10 @@
     fetch(container.getAttribute("data-refresh-url"), {
       credentials: "same-origin", headers: { Accept: "text/html" }, cache: "no-store"
     })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
+      .then(function (response) {
+        // A login page after the session ended is no update: keep the figures shown.
+        return response.ok && !response.redirected ? response.text() : Promise.reject(response);
+      })
       .then(apply)
       .catch(function () { /* try again at the next interval */ })
       .then(function () { busy = false; });
