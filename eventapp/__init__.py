@@ -240,6 +240,9 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.views import campaigns
 
     app.register_blueprint(campaigns.bp)
+    from eventapp.views import reporting
+
+    app.register_blueprint(reporting.bp)
     # public last: its /<slug>/ routes must not shadow fixed paths.
     app.register_blueprint(public.bp)
 

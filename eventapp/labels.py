@@ -63,6 +63,7 @@ EXPORT_KIND_LABELS = {
     ExportKind.SINGLE_BADGE: _l("Einzelnes Namensschild am Einlass (PDF)"),
     ExportKind.ATTENDANCE_CSV: _l("Anwesenheit eines Workshops (CSV)"),
     ExportKind.ATTENDANCE_XLSX: _l("Anwesenheit eines Workshops (Excel)"),
+    ExportKind.DASHBOARD_CSV: _l("Zahlen der Auswertung (CSV)"),
 }
 
 # The 16 federal states; names are proper nouns and stay German in both languages.

@@ -876,6 +876,8 @@ class ExportKind(enum.StrEnum):
     SINGLE_BADGE = "single_badge"
     ATTENDANCE_CSV = "attendance_csv"
     ATTENDANCE_XLSX = "attendance_xlsx"
+    # Figures without personal data, logged all the same: who took which numbers when.
+    DASHBOARD_CSV = "dashboard_csv"
 
 
 class ExportLog(db.Model):

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eventapp.demo.event import seed_demo
+from eventapp.demo.history import add_demo_history
 from eventapp.demo.participants import create_participants
 from eventapp.extensions import db
 from eventapp.models import (
@@ -136,6 +137,8 @@ def build_demo_pages(app: Flask) -> DemoPages:
             {full.id},
         )
         assert waiting.enrolments[0].status == EnrolmentStatus.WAITLISTED
+        # Registration times over weeks and check-ins on the morning, for the dashboard.
+        add_demo_history(event)
         job = print_jobs.create_job(event, "badges", {"layout": "a4-10"}, None)
         with_speakers = max(
             event.activities, key=lambda a: len(a.speakers) + len(a.moderators) + len(a.title)
@@ -297,6 +300,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
             PageKind("registration", f"{org}/anmeldungen/{someone}", organiser=True),
             PageKind("new registration", f"{org}/anmeldungen/neu", organiser=True),
             PageKind("change notices", f"{org}/aenderungsmitteilungen", organiser=True),
+            PageKind("dashboard figures", f"{org}/auswertung/", organiser=True),
             PageKind("print page", f"{org}/druck/", organiser=True),
             PageKind("print job", f"{org}/druck/auftraege/{job.id}", organiser=True),
             PageKind("undelivered mails", "/organisation/e-mails/", organiser=True),

@@ -394,5 +394,12 @@ def seed_demo_command(if_empty: bool, day: object, participants: int) -> None:
         with click.progressbar(length=participants, label="Registering participants") as bar:
             # The callback receives how many people are registered so far.
             done = create_participants(event, participants, lambda n: bar.update(n - bar.pos))
+        from eventapp.demo.history import add_demo_history
+
+        history = add_demo_history(event)
         db.session.commit()
         click.echo(f"{done} participants registered.")
+        click.echo(
+            f"Registration times spread over the registration window; "
+            f"{history.checked_in} people checked in on the morning of the event day."
+        )

@@ -1,0 +1,1 @@
+"""Figures for organisers and funders: registrations, seats, Länder, check-ins, no-shows."""
