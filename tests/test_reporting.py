@@ -385,3 +385,14 @@ def test_demo_history_is_deterministic_and_in_the_window(ctx: Flask) -> None:
     for registration in db.session.scalars(sa.select(Registration)):
         by_status[registration.status].add(registration.checked_in_at is not None)
     assert by_status.get(RegistrationStatus.WAITLISTED, {False}) == {False}
+
+
+def test_charts_escape_what_organisers_typed(ctx: Flask) -> None:
+    event = make_event()
+    make_activity(event, '<script>alert(1)</script> & "Workshop"', capacity=10)
+    db.session.commit()
+    figures = event_figures(event, utcnow())
+    for drawn in (charts.activities_chart(figures), charts.no_shows_chart(figures)):
+        assert "<script>" not in drawn
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in drawn
+        _parse(drawn)
