@@ -118,6 +118,8 @@ def _take(import_id: int, waiting: ImportStatus, running: ImportStatus) -> bool:
 def _run(import_id: int, commit: bool) -> None:
     """Run the import of the upload; commit it (all rows fine) or roll it back."""
     pending = db.session.get(PendingImport, import_id)
+    if pending is None:  # discarded meanwhile
+        return
     event, kind, content, filename = pending.event, pending.kind, pending.content, pending.filename
     options = pending_imports.options_of(pending, send_mail=bool(pending.options.get("send_mail")))
     language = str(pending.options.get("lang") or "de")
