@@ -938,10 +938,21 @@ class ImportKind(enum.StrEnum):
     PROGRAMME = "programme"
 
 
-class PendingImport(db.Model):
-    """An uploaded table between its preview and the organiser's confirmation.
+class ImportStatus(enum.StrEnum):
+    """Where an uploaded table stands: checked and imported by the worker, not the request."""
 
-    Kept in the database, so the confirmation may reach any host; deleted once imported or
+    UPLOADED = "uploaded"
+    PREVIEWING = "previewing"
+    PREVIEWED = "previewed"
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED = "failed"
+
+
+class PendingImport(db.Model):
+    """An uploaded table, its preview and its import, both run by the worker.
+
+    Kept in the database, so any host shows its progress and takes the confirmation; deleted
     when it expires.
     """
 
@@ -961,5 +972,17 @@ class PendingImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The upload is deleted after this moment.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[ImportStatus] = mapped_column(
+        _enum(ImportStatus), default=ImportStatus.UPLOADED, server_default="uploaded"
+    )
+    # Rows checked (or imported) so far of all rows, while the worker runs.
+    done: Mapped[int] = mapped_column(default=0, server_default="0")
+    total: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The last run's report (each row's outcome), shown as the preview or the result.
+    result: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+    # Renewed by the running worker; a stale one means its worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
 
     event: Mapped[Event] = relationship()

@@ -72,10 +72,27 @@ def run_print_job(job_id: int) -> None:
     jobs.run_job(job_id)
 
 
+@task_queue.task("preview_import")
+def preview_import(import_id: int) -> None:
+    """Check every row of an uploaded table (nothing is kept) and store each row's result."""
+    from eventapp.services.imports import jobs
+
+    jobs.run_preview(import_id)
+
+
+@task_queue.task("run_import")
+def run_import(import_id: int) -> None:
+    """Import a confirmed table in one transaction, all or nothing."""
+    from eventapp.services.imports import jobs
+
+    jobs.run_confirmed_import(import_id)
+
+
 @task_queue.task("sweep", schedule=crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: send what is due, mail quiet change notices, recover lost print jobs, and
-    delete expired print files and uploads awaiting import."""
+    """Every minute: send what is due, mail quiet change notices, recover lost print jobs and
+    imports, and delete expired print files and uploads."""
+    from eventapp.services.imports import jobs as import_jobs
     from eventapp.services.imports import pending as pending_imports
     from eventapp.services.mail import campaign_schedule, campaigns, change_notices, outbox
     from eventapp.services.printing import jobs
@@ -90,6 +107,8 @@ def sweep() -> None:
     db.session.commit()
     for job_id in jobs.recover_lost_jobs():
         task_queue.bound().enqueue("run_print_job", job_id)
+    for task, import_id in import_jobs.recover_lost():
+        task_queue.bound().enqueue(task, import_id)
     jobs.expire_files()
     pending_imports.expire()
     db.session.commit()

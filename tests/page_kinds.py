@@ -23,16 +23,19 @@ from eventapp.models import (
     Enrolment,
     EnrolmentStatus,
     ImportKind,
+    ImportStatus,
     OrganiserRole,
     Person,
     Registration,
 )
 from eventapp.services.accounts import links, team
+from eventapp.services.imports import jobs as import_jobs
 from eventapp.services.imports import pending as pending_imports
 from eventapp.services.imports.rows import ImportOptions
 from eventapp.services.mail import campaign_segments, campaigns
 from eventapp.services.printing import jobs as print_jobs
 from eventapp.services.registration import registrations as service
+from eventapp.timezones import utcnow
 from tests.factories import make_organiser
 
 ORGANISER = ("admin@example.org", "admin-password-1")
@@ -175,7 +178,15 @@ def build_demo_pages(app: Flask) -> DemoPages:
             admin,
             campaigns.new_send_key(),
         )
+        # A second upload whose check is still running (its worker's state set by hand).
+        running_upload = pending_imports.store(
+            admin, event, ImportKind.PEOPLE, "personen.csv", b"x", ImportOptions()
+        )
+        running_upload.status = ImportStatus.PREVIEWING
+        running_upload.done, running_upload.total = 340, 1000
+        running_upload.heartbeat_at = utcnow()
         db.session.commit()
+        import_jobs.run_preview(upload.id)  # the worker's check, as after a real upload
         pages = DemoPages(slug=event.slug, event_id=event.id)
         slug, eid = event.slug, event.id
         manage = f"/{slug}/verwalten/{first.manage_token}"
@@ -364,6 +375,7 @@ def build_demo_pages(app: Flask) -> DemoPages:
                 organiser=True,
                 wide_table=True,
             ),
+            PageKind("import, check running", f"{org}/import/{running_upload.id}", organiser=True),
             PageKind("workshop doors", f"/organisation/einlass/{eid}/workshops/", organiser=True),
             PageKind(
                 "workshop door, not enrolled",

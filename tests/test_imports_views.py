@@ -1,4 +1,8 @@
-"""The import pages: upload, preview of every row, confirmation (all or nothing), owners only."""
+"""The import pages: upload, preview of every row, confirmation (all or nothing), owners only.
+
+The worker runs the preview and the import; tests run its tasks at once, so each step is done
+by the time the page is fetched again.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from eventapp.models import (
     Activity,
     Enrolment,
     EnrolmentStatus,
+    ImportStatus,
     OutboxMail,
     PendingImport,
     Registration,
@@ -82,17 +87,24 @@ def test_upload_preview_confirm_with_mails(app: Flask, staff_client: FlaskClient
         assert count(Registration) == 0  # the preview keeps nothing
     response = staff_client.post(path, data={"send_mail": "y"})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/veranstaltungen/{event_id}/anmeldungen/")
+    assert response.headers["Location"].endswith(path)
+    html = staff_client.get(path).get_data(as_text=True)
+    assert "Import abgeschlossen: 2 neu, 0 geändert, 0 unverändert." in html
+    assert f"/veranstaltungen/{event_id}/anmeldungen/" in html
+    assert "Zeilen importieren" not in html
     with app.app_context():
         assert count(Registration) == 2
-        assert count(PendingImport) == 0
+        stored = db.session.scalar(sa.select(PendingImport))
+        assert stored.status == ImportStatus.IMPORTED and stored.content == b""
         statuses = db.session.scalars(
             sa.select(Enrolment.status).order_by(Enrolment.queued_at, Enrolment.id)
         ).all()
         assert statuses == [EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]
         recipients = db.session.scalars(sa.select(OutboxMail.recipient)).all()
         assert sorted(recipients) == ["aenne@example.org", "juergen@example.org"]
-    assert staff_client.get(path).status_code == 404  # imported: gone
+    assert staff_client.post(path, data={"send_mail": "y"}).status_code == 400  # not twice
+    with app.app_context():
+        assert count(Registration) == 2
 
 
 def test_confirm_without_mail_sends_none(app: Flask, staff_client: FlaskClient, event_id: int):
@@ -132,13 +144,14 @@ def test_confirm_checks_again_what_changed_since_the_preview(
         activity.cancelled = True  # no longer offered
         db.session.commit()
     response = staff_client.post(path, data={})
-    html = response.get_data(as_text=True)
-    assert response.status_code == 400
+    assert response.status_code == 302  # the worker checks every row again, and refuses
+    html = staff_client.get(path).get_data(as_text=True)
     assert "seit der Vorschau geändert" in html
+    assert "Zeilen importieren" not in html
     assert "„Ausbildung digital“ gibt es bei dieser Veranstaltung nicht zur Anmeldung" in html
     with app.app_context():
         assert count(Registration) == 0
-        assert count(PendingImport) == 1
+        assert db.session.scalar(sa.select(PendingImport.status)) == ImportStatus.PREVIEWED
 
 
 def test_another_organisers_or_an_expired_upload_is_not_found(
@@ -258,6 +271,76 @@ def test_programme_import_through_the_pages(app: Flask, staff_client: FlaskClien
     assert "Bestätigungsmail" not in staff_client.get(path).get_data(as_text=True)
     response = staff_client.post(path, data={})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/veranstaltungen/{event_id}/programm")
+    html = staff_client.get(path).get_data(as_text=True)
+    assert f'href="/organisation/veranstaltungen/{event_id}/programm"' in html
     with app.app_context():
         assert count(Activity) == 2
+
+
+def test_an_unfinished_run_shows_its_progress(app: Flask, staff_client: FlaskClient, event_id: int):
+    path = preview_path(upload(staff_client, event_id, GOOD.encode()))
+    with app.app_context():
+        db.session.execute(
+            sa.update(PendingImport).values(
+                status=ImportStatus.PREVIEWING, done=340, total=1000, heartbeat_at=utcnow()
+            )
+        )
+        db.session.commit()
+    page = staff_client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Zeile 340 von 1.000 geprüft" in html
+    assert "job-progress.js" in html and 'data-running="1"' in html
+    assert f'href="{path}"' in html  # "Aktualisieren" without JavaScript
+    assert "Zeilen importieren" not in html
+    response = staff_client.post(path, data={})  # not previewed yet: nothing to confirm
+    assert response.status_code == 400
+    with app.app_context():
+        db.session.execute(
+            sa.update(PendingImport).values(status=ImportStatus.IMPORTING, done=12, total=1000)
+        )
+        db.session.commit()
+    html = staff_client.get(path).get_data(as_text=True)
+    assert "Zeile 12 von 1.000 importiert" in html
+    assert staff_client.post(f"{path}/verwerfen", data={}).status_code == 302
+    with app.app_context():
+        assert count(PendingImport) == 1  # a running import is not discarded
+        assert count(Registration) == 0
+
+
+def test_the_sweep_recovers_a_run_whose_worker_died(
+    app: Flask, staff_client: FlaskClient, event_id: int
+):
+    from eventapp.services.imports import jobs
+
+    path = preview_path(upload(staff_client, event_id, GOOD.encode()))
+    lost = utcnow() - jobs.LOST_AFTER - timedelta(seconds=5)
+    with app.app_context():
+        stored = db.session.scalar(sa.select(PendingImport))
+        assert stored.status == ImportStatus.PREVIEWED and stored.attempts == 1
+        db.session.execute(
+            sa.update(PendingImport).values(
+                status=ImportStatus.IMPORTING, heartbeat_at=lost, attempts=1, done=1, total=2
+            )
+        )
+        db.session.commit()
+        assert jobs.recover_lost() == [("run_import", stored.id)]
+        assert jobs.recover_lost() == []  # taken once
+        jobs.run_confirmed_import(stored.id)  # the queued task, as the sweep queues it
+        db.session.expire_all()
+        assert db.session.get(PendingImport, stored.id).status == ImportStatus.IMPORTED
+        assert count(Registration) == 2
+    # A second death gives the run up with a reason; nothing of it was kept.
+    path = preview_path(upload(staff_client, event_id, GOOD.encode()))
+    with app.app_context():
+        newest = db.session.scalar(sa.select(sa.func.max(PendingImport.id)))
+        db.session.execute(
+            sa.update(PendingImport)
+            .where(PendingImport.id == newest)
+            .values(status=ImportStatus.PREVIEWING, heartbeat_at=lost, attempts=2)
+        )
+        db.session.commit()
+        app.extensions["task_queue"].enqueue("sweep")
+        assert db.session.get(PendingImport, newest).status == ImportStatus.FAILED
+    html = staff_client.get(path).get_data(as_text=True)
+    assert "zweimal unterbrochen" in html and "data-running" not in html

@@ -1,18 +1,23 @@
-"""Organiser pages for imports: upload a table, preview every row's result, confirm."""
+"""Organiser pages for imports: upload a table, see every row's result, confirm.
+
+The worker checks and imports the table (eventapp/services/imports/jobs.py); these pages show
+how far it is.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from eventapp.database import write_unit
-from eventapp.extensions import csrf, db
+from eventapp.extensions import csrf
 from eventapp.import_forms import IMPORT_KIND_LABELS, ConfirmImportForm, ImportUploadForm
-from eventapp.models import Event, ImportKind, OrganiserRole, PendingImport
-from eventapp.services import DomainError
+from eventapp.models import Event, ImportKind, ImportStatus, OrganiserRole, PendingImport
+from eventapp.services.imports import jobs as import_jobs
 from eventapp.services.imports import pending as pending_imports
 from eventapp.services.imports.columns import (
     PARTICIPANT_COLUMNS,
@@ -21,7 +26,7 @@ from eventapp.services.imports.columns import (
     map_columns,
 )
 from eventapp.services.imports.reading import MAX_FILE_BYTES, MAX_ROWS, UnreadableFile, read_table
-from eventapp.services.imports.rows import ImportOptions, ImportReport, run_import
+from eventapp.services.imports.rows import ImportOptions
 from eventapp.views.auth import role_required
 from eventapp.views.lookups import event_or_404
 
@@ -36,14 +41,6 @@ COLUMNS = {
 }
 # Room for the form fields beside the file in the request body.
 FORM_OVERHEAD = 256 * 1024
-
-
-class ImportRefused(DomainError):
-    """At least one row cannot be imported; nothing was stored."""
-
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__(_("Es wurde nichts importiert."))
-        self.report = report
 
 
 def _render_upload(
@@ -101,11 +98,16 @@ def upload(event_id: int) -> ResponseReturnValue:
     if not valid or file_errors or kind is None:
         return _render_upload(event, form, file_errors, 400)
     options = ImportOptions(consent_version=current_app.config["PRIVACY_NOTICE_VERSION"])
-    stored = write_unit(
-        lambda: pending_imports.store(
-            current_user._get_current_object(), event, kind, filename, content, options
+    language = str(get_locale() or "de")
+
+    def work() -> PendingImport:
+        stored = pending_imports.store(
+            current_user._get_current_object(), event, kind, filename, content, options, language
         )
-    )
+        import_jobs.queue_preview(stored)
+        return stored
+
+    stored = write_unit(work)
     return redirect(url_for(".preview", event_id=event.id, import_id=stored.id))
 
 
@@ -117,82 +119,52 @@ def _pending_or_404(event: Event, import_id: int) -> PendingImport:
     return found
 
 
-def _render_preview(
-    event: Event,
-    stored: PendingImport,
-    report: ImportReport | None,
-    form: ConfirmImportForm,
-    errors: list[str],
-    status: int,
+def _render_page(
+    event: Event, stored: PendingImport, form: ConfirmImportForm, errors: list[str], status: int
 ) -> ResponseReturnValue:
+    running = stored.status in (
+        ImportStatus.UPLOADED,
+        ImportStatus.PREVIEWING,
+        ImportStatus.IMPORTING,
+    )
+    if stored.error:
+        errors = [*errors, stored.error]
     return render_template(
         "imports/preview.html",
         event=event,
         pending=stored,
         kind_label=IMPORT_KIND_LABELS[stored.kind],
-        report=report,
+        report=None if running else import_jobs.report_of(stored),
+        running=running,
         form=form,
         errors=errors,
+        destination=_destination(event, stored.kind),
     ), status
-
-
-def dry_run(event: Event, stored: PendingImport) -> tuple[ImportReport | None, list[str]]:
-    """Import the upload in a transaction that is rolled back: each row's result, nothing kept."""
-    kind, content, filename = stored.kind, stored.content, stored.filename
-    options = pending_imports.options_of(stored)
-    try:
-        return run_import(event, kind, content, filename, options), []
-    except UnreadableFile as error:
-        return None, [error.message]
-    finally:
-        db.session.rollback()
 
 
 @bp.route("/<id:import_id>", methods=["GET", "POST"])
 @role_required(OrganiserRole.STAFF)
 def preview(event_id: int, import_id: int) -> ResponseReturnValue:
-    """Show what the import would do with each row; on confirmation, import all or nothing."""
+    """Show how far the worker has checked (or imported) the upload, its preview or result;
+    on confirmation, have the worker import it (all or nothing)."""
     event = event_or_404(event_id)
     stored = _pending_or_404(event, import_id)
     form = ConfirmImportForm()
     if request.method == "GET":
-        report, errors = dry_run(event, stored)
-        return _render_preview(event, stored, report, form, errors, 200)
+        return _render_page(event, stored, form, [], 200)
     if not form.validate():
-        report, errors = dry_run(event, stored)
-        errors.insert(0, _("Das Formular war abgelaufen. Bitte bestätigen Sie noch einmal."))
-        return _render_preview(event, stored, report, form, errors, 400)
-    options = pending_imports.options_of(stored, send_mail=bool(form.send_mail.data))
-    kind, content, filename = stored.kind, stored.content, stored.filename
-
-    def work() -> ImportReport:
-        report = run_import(event, kind, content, filename, options)
-        if not report.ok:
-            raise ImportRefused(report)
-        pending_imports.discard(db.session.get(PendingImport, import_id))
-        return report
-
-    try:
-        report = write_unit(work)
-    except ImportRefused as refused:
-        message = _(
-            "Es wurde nichts importiert: %(count)s Zeile(n) lassen sich nicht übernehmen "
-            "(die Daten haben sich womöglich seit der Vorschau geändert).",
-            count=len(refused.report.errors),
-        )
-        return _render_preview(event, stored, refused.report, form, [message], 400)
-    except UnreadableFile as error:
-        return _render_preview(event, stored, None, form, [error.message], 400)
-    flash(
-        _(
-            "Import abgeschlossen: %(new)s neu, %(updated)s geändert, %(unchanged)s unverändert.",
-            new=report.count("new"),
-            updated=report.count("update"),
-            unchanged=report.count("unchanged"),
-        ),
-        "success",
-    )
-    return redirect(_destination(event, kind))
+        message = _("Das Formular war abgelaufen. Bitte bestätigen Sie noch einmal.")
+        return _render_page(event, stored, form, [message], 400)
+    report = import_jobs.report_of(stored)
+    if stored.status != ImportStatus.PREVIEWED or report is None or not report.ok:
+        if stored.status == ImportStatus.PREVIEWED:
+            message = _("Es wurde nichts importiert.")
+        else:
+            message = _("Diese Datei lässt sich gerade nicht importieren; der Stand steht unten.")
+        return _render_page(event, stored, form, [message], 400)
+    send_mail = bool(form.send_mail.data)
+    write_unit(lambda: import_jobs.confirm(stored, send_mail))  # sent twice: queued once
+    return redirect(url_for(".preview", event_id=event.id, import_id=import_id))
 
 
 def _destination(event: Event, kind: ImportKind) -> str:
@@ -212,6 +184,9 @@ def discard(event_id: int, import_id: int) -> ResponseReturnValue:
     stored = _pending_or_404(event, import_id)
     if not ConfirmImportForm().validate():
         abort(400)
+    if stored.status == ImportStatus.IMPORTING:
+        flash(_("Der Import läuft schon; er lässt sich nicht mehr verwerfen."), "error")
+        return redirect(url_for(".preview", event_id=event.id, import_id=import_id))
     write_unit(lambda: pending_imports.discard(stored))
     flash(_("Die hochgeladene Datei ist verworfen; es wurde nichts importiert."), "info")
     return redirect(url_for(".upload", event_id=event.id))

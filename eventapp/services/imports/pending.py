@@ -1,4 +1,4 @@
-"""Uploaded tables waiting for confirmation, kept in the database so any host can confirm."""
+"""Uploaded tables with their preview and import, kept in the database so any host shows them."""
 
 from __future__ import annotations
 
@@ -22,15 +22,17 @@ def store(
     filename: str,
     content: bytes,
     options: ImportOptions,
+    language: str = "de",
 ) -> PendingImport:
-    """Keep an upload for its preview and confirmation by the same organiser."""
+    """Keep an upload for its preview and import, seen and confirmed by the same organiser."""
     pending = PendingImport(
         organiser_id=organiser.id,
         event_id=event.id,
         kind=kind,
         filename=filename[:200],
         content=content,
-        options={"consent_version": options.consent_version},
+        # The language the organiser reads the worker's messages in.
+        options={"consent_version": options.consent_version, "lang": language},
         expires_at=utcnow() + KEEP_FOR,
     )
     db.session.add(pending)

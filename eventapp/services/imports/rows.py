@@ -100,6 +100,39 @@ class ImportReport:
         """Count the rows with one outcome."""
         return sum(1 for r in self.rows if r.outcome == outcome)
 
+    def to_dict(self) -> dict:
+        """Return the report as JSON-ready data (kept with the upload for its page)."""
+        return {
+            "kind": self.kind.value,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "ignored_columns": list(self.ignored_columns),
+            "rows": [
+                [
+                    r.number,
+                    str(r.label),
+                    r.outcome.value,
+                    [str(n) for n in r.notes],
+                    [str(e) for e in r.errors],
+                ]
+                for r in self.rows
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        """Return the report stored by to_dict."""
+        return cls(
+            ImportKind(data["kind"]),
+            str(data.get("encoding", "")),
+            str(data.get("delimiter", "")),
+            list(data.get("ignored_columns", [])),
+            [
+                RowResult(int(number), str(label), Outcome(outcome), list(notes), list(errors))
+                for number, label, outcome, notes, errors in data.get("rows", [])
+            ],
+        )
+
 
 class RowImporter(Protocol):
     """What each kind of import provides: its columns and how one row is imported."""
