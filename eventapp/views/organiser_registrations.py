@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -133,7 +132,6 @@ def index(event_id: int) -> ResponseReturnValue:
         activities=lists.activity_overview(event),
         confirmed=service.confirmed_count(event),
         filter_args={name: request.args[name] for name in FILTER_NAMES if request.args.get(name)},
-        can_mail="campaigns.new" in current_app.view_functions,
         # Translated once for the page, not once a row.
         role_names={role: str(label) for role, label in PARTICIPANT_ROLE_LABELS.items()},
         status_names={status: str(label) for status, label in REGISTRATION_STATUS_LABELS.items()},

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -93,6 +92,16 @@ def report_foreign(selection: Selection) -> None:
         )
 
 
+def chosen(event: Event) -> Selection | None:
+    """Return the selection, having said what was left out; None (said too) when it is empty."""
+    selection = selected(event)
+    report_foreign(selection)
+    if not selection.ids:
+        flash(_("Bitte markieren Sie mindestens eine Anmeldung."), "error")
+        return None
+    return selection
+
+
 def too_many(event: Event, selection: Selection) -> Response | None:
     """Refuse a cancellation or move of more people than one step handles."""
     if len(selection.ids) <= bulk.MOST_CHANGED_AT_ONCE:
@@ -130,17 +139,12 @@ def choose(event_id: int) -> ResponseReturnValue:
     if action not in ACTIONS:
         flash(_("Bitte wählen Sie eine Aktion für die Auswahl."), "error")
         return back_to_list(event)
-    selection = selected(event)
-    report_foreign(selection)
-    if not selection.ids:
-        flash(_("Bitte markieren Sie mindestens eine Anmeldung."), "error")
+    selection = chosen(event)
+    if selection is None:
         return back_to_list(event)
     if action == "namensschild":
         return _reprint(event, selection)
     if action == "mail":
-        if "campaigns.new" not in current_app.view_functions:
-            flash(_("Rundmails gibt es in dieser Version noch nicht."), "error")
-            return back_to_list(event)
         people = list_pages.registrations_by_ids(event, selection.ids)
         return render_template(
             "organiser/registrations/bulk_mail.html",
@@ -210,10 +214,8 @@ def _cancel_page(
 def cancel(event_id: int) -> ResponseReturnValue:
     """Cancel the confirmed selection for the organisers; everyone gets the cancellation mail."""
     event = event_or_404(event_id)
-    selection = selected(event)
-    report_foreign(selection)
-    if not selection.ids:
-        flash(_("Bitte markieren Sie mindestens eine Anmeldung."), "error")
+    selection = chosen(event)
+    if selection is None:
         return back_to_list(event)
     refused = too_many(event, selection)
     if refused is not None:
@@ -268,10 +270,8 @@ def _workshop_page(
 def workshop(event_id: int) -> ResponseReturnValue:
     """Show who would get a seat in the chosen workshop; put them in once confirmed."""
     event = event_or_404(event_id)
-    selection = selected(event)
-    report_foreign(selection)
-    if not selection.ids:
-        flash(_("Bitte markieren Sie mindestens eine Anmeldung."), "error")
+    selection = chosen(event)
+    if selection is None:
         return back_to_list(event)
     refused = too_many(event, selection)
     if refused is not None:
