@@ -431,8 +431,13 @@ class Registration(TimestampMixin, db.Model):
     )
     # SHA-256 of the private manage-link token; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    # SHA-256 of the read-only calendar-feed token.
+    # SHA-256 of the read-only calendar-feed token; feeds are looked up by it.
     calendar_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The calendar-feed token itself, independent of the manage links, so a new manage link
+    # never breaks a subscribed calendar. Kept in clear (the manage page shows it): it only reads
+    # what this row holds anyway. Empty for registrations from before it existed, whose feed
+    # token is still derived from their first manage link.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Random code in the badge QR code; holds no personal data.
     checkin_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     # The check-in code as a QR code PNG, encoded once when the code is made (badges reuse it).
@@ -498,6 +503,23 @@ class Enrolment(TimestampMixin, db.Model):
 
     registration: Mapped[Registration] = relationship(back_populates="enrolments")
     activity: Mapped[Activity] = relationship(back_populates="enrolments")
+
+
+class ManageLink(db.Model):
+    """A further private manage link of a registration, e.g. the one a Rundmail carries.
+
+    A registration's own link (Registration.token_hash) and these all open the same page;
+    asking for a new link ("Link anfordern") ends them all. Only the SHA-256 is stored.
+    """
+
+    __tablename__ = "manage_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class WorkshopAttendance(db.Model):

@@ -97,13 +97,13 @@ def make_registration(
 ) -> Registration:
     """Create a confirmed registration directly (no seat rules); returns it with its tokens set."""
     from eventapp.services.registration.tokens import (
-        calendar_token_for,
         new_checkin_code,
         new_token,
         token_hash,
     )
 
     manage_token = new_token()
+    calendar_token = new_token()
     values: dict[str, Any] = {
         "organisation": "Agentur für Arbeit Musterstadt",
         "privacy_consent_version": "2026-01",
@@ -118,7 +118,8 @@ def make_registration(
         last_name=last_name,
         email=(email or f"{first_name}.{last_name}@example.org").lower(),
         token_hash=token_hash(manage_token),
-        calendar_token_hash=token_hash(calendar_token_for(manage_token)),
+        calendar_token=calendar_token,
+        calendar_token_hash=token_hash(calendar_token),
         checkin_code=new_checkin_code(),
         **values,
     )

@@ -21,7 +21,6 @@ from eventapp.models import (
     EnrolmentStatus,
 )
 from eventapp.services.calendar.ical import clean_text, registration_ics
-from eventapp.services.registration.tokens import calendar_token_for
 from eventapp.timezones import from_local, utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
 from tests.helpers.programme import BASE, build_programme, edit, parse, vevents
@@ -295,7 +294,7 @@ def test_personal_feed_has_own_workshops_and_shared_parts(client: FlaskClient, c
     enrol(person, data["workshop"], EnrolmentStatus.CONFIRMED)
     enrol(person, data["other"], EnrolmentStatus.WAITLISTED)
     db.session.commit()
-    token = calendar_token_for(person.manage_token)
+    token = person.calendar_token
     response = client.get(f"/testtag/kalender/{token}.ics")
     assert response.status_code == 200
     assert response.headers["Cache-Control"].startswith("private")
@@ -314,7 +313,7 @@ def test_personal_feed_changes_when_enrolment_changes(client: FlaskClient, ctx: 
     data = build_programme()
     person = make_registration(data["event"])
     db.session.commit()
-    token = calendar_token_for(person.manage_token)
+    token = person.calendar_token
     first = client.get(f"/testtag/kalender/{token}.ics")
     assert "Fachkräfte sichern" not in vevents(first.data)
     enrol(person, data["workshop"], EnrolmentStatus.CONFIRMED)
@@ -336,7 +335,7 @@ def test_personal_feed_refuses_manage_token_and_unknown_token(
     assert client.get("/testtag/kalender/nichts.ics").status_code == 404
     other = make_event("anderer-tag")
     db.session.commit()
-    token = calendar_token_for(person.manage_token)
+    token = person.calendar_token
     assert client.get(f"/{other.slug}/kalender/{token}.ics").status_code == 404
 
 
@@ -380,7 +379,7 @@ def test_manage_page_offers_personal_feed(client: FlaskClient, ctx: Flask) -> No
     person = make_registration(data["event"])
     db.session.commit()
     page = client.get(f"/testtag/verwalten/{person.manage_token}").get_data(as_text=True)
-    token = calendar_token_for(person.manage_token)
+    token = person.calendar_token
     assert f'href="webcal://localhost/testtag/kalender/{token}.ics"' in page
     section = page.split("Mein Programm im Kalender")[1].split("</section>")[0]
     assert person.manage_token not in section

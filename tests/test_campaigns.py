@@ -233,7 +233,7 @@ def test_campaign_is_delivered_once_to_each_recipient_over_smtp(
 ) -> None:
     app.config.update(smtp_server.config() | {"MAIL_CAMPAIGN_MAILS_PER_MINUTE": 6000})
     key, html = confirm_and_send(staff_client, day)
-    assert "4 Personen" in html and "neuen persönlichen Link" in html
+    assert "4 Personen" in html and "weiteren persönlichen Link" in html
     sent = staff_client.post(url(day), data=form(day, aktion="senden", send_key=key))
     assert sent.status_code == 302
     again = staff_client.post(url(day), data=form(day, aktion="senden", send_key=key))

@@ -34,7 +34,7 @@ from eventapp.services import DomainError
 from eventapp.services.programme.published import event_stamp
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
-from eventapp.services.registration.tokens import calendar_token_for
+from eventapp.services.registration.links import calendar_token_shown
 from eventapp.views.lookups import published_event_or_404
 from eventapp.views.registration_helpers import (
     choice_rows,
@@ -335,7 +335,7 @@ def manage(slug: str, token: str) -> ResponseReturnValue:
             cancel_form=cancel_form,
             day_position=day_position(registration),
             token=token,
-            calendar_token=calendar_token_for(token),
+            calendar_token=calendar_token_shown(registration, token),
             cancelled=registration.status == RegistrationStatus.CANCELLED,
         ),
         status=status,

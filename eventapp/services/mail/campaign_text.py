@@ -42,8 +42,8 @@ PLACEHOLDERS = (
     Placeholder(
         "verwaltungslink",
         _l(
-            "der persönliche Link zur Anmeldung; beim Versand bekommt jede Person einen neuen "
-            "Link, frühere Links und abonnierte Kalender gelten danach nicht mehr"
+            "der persönliche Link zur Anmeldung; beim Versand bekommt jede Person einen weiteren "
+            "Link, frühere Links und abonnierte Kalender bleiben gültig"
         ),
         in_subject=False,
     ),

@@ -45,13 +45,8 @@ from eventapp.services.mail.campaign_segments import (
     segment_label,
 )
 from eventapp.services.mail.greeting import greeting_for
-from eventapp.services.registration.tokens import (
-    calendar_token_for,
-    new_token,
-    seal,
-    token_hash,
-    unseal,
-)
+from eventapp.services.registration.links import add_manage_link, holds_manage_token
+from eventapp.services.registration.tokens import seal, unseal
 from eventapp.timezones import to_local, utcnow
 
 log = logging.getLogger(__name__)
@@ -198,10 +193,8 @@ def send(
     secret_key = config["SECRET_KEY"]
     for person, slot in zip(people, slots, strict=True):
         data: dict[str, Any] = {"campaign": campaign.id}
-        if with_link:  # a fresh private link; only its hash is kept, the token travels sealed
-            token = new_token()
-            person.token_hash = token_hash(token)
-            person.calendar_token_hash = token_hash(calendar_token_for(token))
+        if with_link:  # a further private link; earlier links and the calendar feed stay valid
+            token = add_manage_link(person, now)
             data["sealed_token"] = seal(token, secret_key)
         outbox.queue_for_rendering(
             person.email,
@@ -341,7 +334,7 @@ def _link(registration: Registration, data: dict[str, Any], campaign: MailCampai
         else None
     )
     with urls.from_public_base():
-        if token and token_hash(token) == registration.token_hash:
+        if token and holds_manage_token(registration, token):
             return urls.manage_url(registration.event, token)
         with force_locale(campaign.language):
             return _(

@@ -16,6 +16,7 @@ from eventapp.models import (
     Enrolment,
     EnrolmentStatus,
     Event,
+    ManageLink,
     Network,
     ParticipantRole,
     Registration,
@@ -25,8 +26,8 @@ from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
 from eventapp.services.registration import waitlist
+from eventapp.services.registration.links import keep_calendar_token
 from eventapp.services.registration.tokens import (
-    calendar_token_for,
     new_checkin_code,
     new_token,
     token_hash,
@@ -131,12 +132,17 @@ def registration_window_state(event: Event, now: datetime | None = None) -> str:
 
 
 def find_by_token(event: Event, token: str) -> Registration | None:
-    """Return the event's registration whose manage link holds this token."""
+    """Return the event's registration whose own link or a further link holds this token."""
     if not token or len(token) > 200:
         return None
+    digest = token_hash(token)
+    further = sa.select(ManageLink.registration_id).where(ManageLink.token_hash == digest)
     return db.session.scalar(
         sa.select(Registration)
-        .where(Registration.event_id == event.id, Registration.token_hash == token_hash(token))
+        .where(
+            Registration.event_id == event.id,
+            sa.or_(Registration.token_hash == digest, Registration.id == further.scalar_subquery()),
+        )
         .options(selectinload(Registration.enrolments).selectinload(Enrolment.activity))
     )
 
@@ -278,7 +284,7 @@ def register(
         registration = Registration(event=event, checkin_code=code, enrolments=[])
     _apply_details(registration, person, email, now)
     registration.token_hash = token_hash(manage_token)
-    registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
+    keep_calendar_token(registration)
     registration.added_by_organiser = by_organiser
     registration.cancelled_at = None
     registration.queued_at = now
@@ -554,7 +560,12 @@ def send_manage_link(registration: Registration, *, registered_again: bool = Fal
     """
     manage_token = new_token()
     registration.token_hash = token_hash(manage_token)
-    registration.calendar_token_hash = token_hash(calendar_token_for(manage_token))
+    db.session.execute(  # the new link replaces every earlier one, Rundmail links too
+        sa.delete(ManageLink)
+        .where(ManageLink.registration_id == registration.id)
+        .execution_options(synchronize_session=False)
+    )
+    keep_calendar_token(registration)
     db.session.flush()
     notices.manage_link(registration, manage_token, registered_again=registered_again)
 

@@ -23,10 +23,10 @@ def token_hash(token: str) -> str:
 
 
 def calendar_token_for(manage_token: str) -> str:
-    """Derive the read-only calendar-feed token from the manage token (one-way).
+    """Derive the feed token of a registration from before feed tokens were kept (one-way).
 
-    The manage page knows the manage token from its URL and can show the feed link; the feed
-    token never reveals the manage token, so a subscribed calendar cannot change a registration.
+    Such registrations hold no calendar token of their own; their feed token was derived from
+    their first manage token and stays valid until that link is replaced.
     """
     digest = hashlib.sha256(b"eventapp-calendar-feed\x00" + manage_token.encode("utf-8"))
     return digest.hexdigest()[:43]
