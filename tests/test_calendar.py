@@ -23,6 +23,7 @@ from eventapp.models import (
 from eventapp.services.calendar.ical import clean_text, registration_ics
 from eventapp.timezones import from_local, utcnow
 from tests.factories import make_activity, make_event, make_registration, make_room
+from tests.helpers.participants import form_data
 from tests.helpers.programme import BASE, build_programme, edit, parse, vevents
 
 
@@ -415,3 +416,31 @@ def test_speaker_rename_changes_the_feed_etag(client: FlaskClient, ctx: Flask) -
     assert "Prof. Dr. Beate Muster" in str(
         vevents(second.data)["Fachkräfte sichern"]["DESCRIPTION"]
     )
+
+
+def test_a_seat_taken_leaves_the_feeds_as_they_were(client: FlaskClient, ctx: Flask) -> None:
+    """Calendars follow programme edits, not every registration of a busy morning."""
+    data = build_programme()
+    workshop = data["workshop"]
+    db.session.commit()
+    feed = client.get("/testtag/programm.ics")
+    single = client.get(f"/testtag/programm/{workshop.id}.ics")
+    page = client.get(f"/testtag/programm/{workshop.id}").get_data(as_text=True)
+    assert "noch 20 Plätze frei" in page
+    answer = client.post(
+        "/testtag/anmeldung",
+        data=form_data(network="", **{f"slot-{workshop.id}": str(workshop.id)}),
+    )
+    assert answer.status_code == 302
+    page = client.get(f"/testtag/programm/{workshop.id}").get_data(as_text=True)
+    assert "noch 19 Plätze frei" in page  # the public pages show the seat at once
+    for path, before in (
+        ("/testtag/programm.ics", feed),
+        (f"/testtag/programm/{workshop.id}.ics", single),
+    ):
+        now = client.get(path)
+        assert now.headers["ETag"] == before.headers["ETag"]
+        assert now.headers["Last-Modified"] == before.headers["Last-Modified"]
+        assert now.data == before.data
+        repeat = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
+        assert repeat.status_code == 304

@@ -13,7 +13,7 @@ from eventapp import page_cache
 from eventapp.extensions import db
 from eventapp.models import ActivityKind, Event, Room
 from eventapp.services.programme.published import (
-    programme_stamp,
+    public_stamp,
     published_activities,
     published_activity,
     published_events,
@@ -42,9 +42,11 @@ def index() -> ResponseReturnValue:
 @bp.route("/<slug>/")
 def event_page(slug: str) -> ResponseReturnValue:
     """Show an event's published programme by time and room."""
-    event = published_event_or_404(slug)
-    key = ("event-page", programme_stamp(event), window_state(event), str(get_locale()))
-    return page_cache.conditional_page(key, lambda: render_event_page(event))
+    stamp = public_stamp(slug)
+    if stamp is None:
+        abort(404)
+    key = ("event-page", stamp.values, window_state(stamp), str(get_locale()))
+    return page_cache.conditional_page(key, lambda: render_event_page(published_event_or_404(slug)))
 
 
 def render_event_page(event: Event) -> str:
@@ -67,16 +69,13 @@ def render_event_page(event: Event) -> str:
 @bp.route("/<slug>/programm/<id:activity_id>")
 def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     """Show one published activity with its time, room, people and free seats."""
-    event = published_event_or_404(slug)
-    key = (
-        "activity-page",
-        activity_id,
-        programme_stamp(event),
-        window_state(event),
-        str(get_locale()),
-    )
+    stamp = public_stamp(slug)
+    if stamp is None:
+        abort(404)
+    key = ("activity-page", activity_id, stamp.values, window_state(stamp), str(get_locale()))
 
     def render() -> str:
+        event = published_event_or_404(slug)
         activity = published_activity(event, activity_id)
         if activity is None:
             abort(404)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -73,17 +76,42 @@ def event_stamp(event: Event) -> tuple[object, ...]:
     )
 
 
-def programme_stamp(event: Event) -> tuple[object, ...]:
-    """Return what moves whenever the event's public pages may change, in one light query.
+@dataclass(frozen=True)
+class PublicStamp:
+    """What a published event's public pages show depends on, read in one query by slug.
 
-    Every programme edit moves the event's programme stamp or an activity's change time, and
-    every seat taken or freed moves an activity's change time and its counter.
+    values moves whenever those pages may change: every edit of the event, every programme
+    edit (an activity's change time or the number of activities), every seat taken or freed
+    (the event's and the activities' counters).
     """
-    count, changed, taken = db.session.execute(
-        sa.select(
-            sa.func.count(Activity.id),
-            sa.func.max(Activity.updated_at),
-            sa.func.coalesce(sa.func.sum(Activity.seats_taken), 0),
-        ).where(Activity.event_id == event.id)
-    ).one()
-    return (*event_stamp(event), event.seats_taken, count, changed, taken)
+
+    values: tuple[object, ...]
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+
+
+_EVENT = Event.__table__
+_ACTIVITY = Activity.__table__
+# Built once: the event's own columns (its change time left out) and its activities' totals.
+_PUBLIC_STAMP = (
+    sa.select(
+        *(column for column in _EVENT.columns if column.key != "updated_at"),
+        sa.func.count(_ACTIVITY.c.id),
+        sa.func.max(_ACTIVITY.c.updated_at),
+        sa.func.coalesce(sa.func.sum(_ACTIVITY.c.seats_taken), 0),
+    )
+    .select_from(_EVENT.outerjoin(_ACTIVITY, _ACTIVITY.c.event_id == _EVENT.c.id))
+    .where(_EVENT.c.slug == sa.bindparam("slug"), _EVENT.c.published.is_(True))
+    .group_by(_EVENT.c.id)
+)
+
+
+def public_stamp(slug: str) -> PublicStamp | None:
+    """Return the stamp of the published event with this slug (None: no such event)."""
+    row = db.session.execute(_PUBLIC_STAMP, {"slug": slug}).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return PublicStamp(
+        tuple(row), values["registration_opens_at"], values["registration_closes_at"]
+    )

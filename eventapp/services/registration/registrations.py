@@ -25,6 +25,7 @@ from eventapp.models import (
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
+from eventapp.services.programme.published import PublicStamp
 from eventapp.services.registration import waitlist
 from eventapp.services.registration.links import keep_calendar_token
 from eventapp.services.registration.tokens import (
@@ -121,7 +122,7 @@ def time_slots(activities: Sequence[Activity]) -> list[list[Activity]]:
     return slots
 
 
-def registration_window_state(event: Event, now: datetime | None = None) -> str:
+def registration_window_state(event: Event | PublicStamp, now: datetime | None = None) -> str:
     """Return "open", "not_yet" or "closed" for the event's registration window."""
     now = now or utcnow()
     if event.registration_opens_at and now < event.registration_opens_at:

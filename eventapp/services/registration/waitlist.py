@@ -42,7 +42,8 @@ def claim_seat(model: SeatCounter, row_id: int) -> bool:
             table.c.id == row_id,
             sa.or_(table.c.capacity.is_(None), table.c.seats_taken < table.c.capacity),
         )
-        .values(seats_taken=table.c.seats_taken + 1)
+        # The change time stays: it marks programme edits, which feeds and calendars follow.
+        .values(seats_taken=table.c.seats_taken + 1, updated_at=table.c.updated_at)
     )
     _expire(model, row_id)
     return result.rowcount == 1
@@ -53,7 +54,7 @@ def release_seat(model: SeatCounter, row_id: int) -> None:
     db.session.execute(
         sa.update(model)
         .where(model.id == row_id, model.seats_taken > 0)
-        .values(seats_taken=model.seats_taken - 1)
+        .values(seats_taken=model.seats_taken - 1, updated_at=model.updated_at)
         .execution_options(synchronize_session=False)
     )
     _expire(model, row_id)
