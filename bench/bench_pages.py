@@ -12,6 +12,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,13 +89,22 @@ def read(url: str, paths: list[str], count: int | None = None) -> tuple[list[flo
     return [s for s, ok in results if ok], sum(1 for _, ok in results if not ok), elapsed
 
 
-def reading_round(app: str, database_url: str, scratch: Path) -> Reading:
-    """Serve one app, warm every worker up, then time the readers."""
+def reading_round(
+    app: str,
+    database_url: str,
+    scratch: Path,
+    workers: int = WORKERS,
+    options: Sequence[str] = (),
+) -> Reading:
+    """Serve one app, warm every worker up, then time the readers.
+
+    workers and options (more gunicorn arguments) serve eventapp otherwise than `make serve`.
+    """
     instance = scratch / app
     instance.mkdir()
     if app == "eventapp":
         paths = prepare_demo(database_url, instance)
-        serving = gunicorn(database_url, instance, WORKERS, csrf=True)
+        serving = gunicorn(database_url, instance, workers, csrf=True, options=options)
     else:
         paths = ["/programm"]
         env = {"FLOOR_DATABASE_URL": database_url, "FLOOR_SECRET_KEY": "load-test-secret"}
@@ -102,7 +112,7 @@ def reading_round(app: str, database_url: str, scratch: Path) -> Reading:
     probe = Probe(database_url)
     try:
         with serving as url:
-            read(url, paths, WORKERS * 4 * len(paths))
+            read(url, paths, workers * 4 * len(paths))
             server_pid = int((instance / "gunicorn.pid").read_text())
             database = DatabaseCpu(database_url, exclude={probe.backend_pid or 0})
             web_before = server_cpu_seconds(server_pid)

@@ -13,6 +13,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections import abc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -119,8 +120,17 @@ def _wait_for(probe: Probe, statement: str, limit_s: float = 120) -> None:
 PENDING = "SELECT count(*) FROM outbox_mail WHERE status = 'pending'"
 
 
-def eventapp_round(database_url: str, scratch: Path, offset: int) -> Round:
-    """Run one burst against eventapp with its worker and check the counts it left."""
+def eventapp_round(
+    database_url: str,
+    scratch: Path,
+    offset: int,
+    workers: int = WORKERS,
+    options: abc.Sequence[str] = (),
+) -> Round:
+    """Run one burst against eventapp with its worker and check the counts it left.
+
+    workers and options (more gunicorn arguments) serve it otherwise than `make serve` does.
+    """
     from bench.bench_registrations import prepare
 
     instance = scratch / "eventapp"
@@ -131,12 +141,12 @@ def eventapp_round(database_url: str, scratch: Path, offset: int) -> Round:
     probe = Probe(database_url)
     try:
         with (
-            gunicorn(database_url, instance, WORKERS, csrf=True) as url,
+            gunicorn(database_url, instance, workers, csrf=True, options=options) as url,
             mail_process(database_url, instance) as worker_pid,
         ):
             # As in production the server has been up a while: every worker has registered
             # someone (compiling its queries and templates) and those mails are out.
-            burst(url, f"/{warm_slug}/anmeldung", range(900_000, 900_000 + WORKERS * 4), True)
+            burst(url, f"/{warm_slug}/anmeldung", range(900_000, 900_000 + workers * 4), True)
             _wait_for(probe, PENDING)
             server_pid = int((instance / "gunicorn.pid").read_text())
             measured = _measure(

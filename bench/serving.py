@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +38,7 @@ def gunicorn(
     *,
     app: str = "eventapp:create_app()",
     csrf: bool = False,
+    options: Sequence[str] = (),
 ) -> Iterator[str]:
     """Serve an app with gunicorn on a free port (rate limit raised); yield its URL.
 
@@ -72,6 +73,7 @@ def gunicorn(
             "eventapp.log_redaction.RedactingLogger",
             "--access-logfile",
             str(instance / "access.log"),
+            *options,
             app,
         ],
         cwd=ROOT,
