@@ -300,8 +300,7 @@ def register(
     db.session.add(registration)
     db.session.flush()
     if notify:  # the mail is rendered after commit, from what the transaction stored
-        notices.confirmation(registration, manage_token)
-        db.session.flush()
+        notices.confirmation(registration, manage_token)  # flushed before the first seat claim
 
     # Workshop seats last: a seat's row lock (PostgreSQL) is then held only until the commit.
     enrolments = [waitlist.enrol(registration, a, over_capacity=by_organiser) for a in chosen]
