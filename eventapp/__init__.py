@@ -19,6 +19,7 @@ from eventapp.extensions import (
     limiter,
     login_manager,
     migrate,
+    reading_is_not_limited,
     session_identifier,
     task_queue,
 )
@@ -148,6 +149,7 @@ def register_extensions(app: Flask) -> None:
         path = Path(app.instance_path) / "ratelimits.sqlite3"
         app.config["RATELIMIT_STORAGE_URI"] = f"{ratelimit_store.SCHEME}://{path}"
     limiter.init_app(app)
+    limiter.request_filter(reading_is_not_limited)
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     login_manager.login_view = "auth.login"

@@ -37,6 +37,11 @@ def client_address() -> str:
     return get_remote_address() or request.remote_addr or "unknown"
 
 
+def reading_is_not_limited() -> bool:
+    """Let reading requests pass the rate limiter unlooked-at: every limit is on a POST."""
+    return request.method in {"GET", "HEAD", "OPTIONS"}
+
+
 def session_identifier() -> str:
     """Fingerprint a login session by client address and browser, as Flask-Login's own does,
     but with the address the app trusts (Flask-Login's would believe any X-Forwarded-For)."""
