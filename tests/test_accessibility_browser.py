@@ -11,7 +11,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from eventapp.extensions import db
 from eventapp.models import PrintJob, PrintJobStatus
 from tests.conftest import LiveServer
 from tests.factories import make_activity, make_event, make_room
+from tests.helpers.browser import axe_violations, browser_page
 from tests.page_kinds import (
     DemoPages,
     PageKind,
@@ -33,27 +33,7 @@ from tests.page_kinds import (
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCREENSHOTS = os.environ.get("EVENTAPP_SCREENSHOTS")
-
-
-@contextmanager
-def browser_page(browser: Any, server: LiveServer, **options: Any) -> Iterator[Any]:
-    """Open a page in a fresh context whose requests may only reach the live server."""
-    context = browser.new_context(base_url=server.url, locale="de-DE", **options)
-
-    def only_loopback(route: Any) -> None:
-        if route.request.url.startswith(server.url):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", only_loopback)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def each_page(
@@ -75,23 +55,6 @@ def screenshot(page: Any, kind: PageKind, width: int) -> None:
     if SCREENSHOTS:
         name = re.sub(r"[^a-z0-9]+", "-", kind.name.lower()).strip("-")
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{width}-{name}.png"), full_page=True)
-
-
-def axe_violations(page: Any, known_gaps: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Run axe-core's WCAG 2.1 A/AA rules on the page and return the violations found."""
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """async ([tags, skipped]) => {
-            const rules = Object.fromEntries(skipped.map((rule) => [rule, {enabled: false}]));
-            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, rules});
-            return result.violations.map((v) => ({
-                rule: v.id,
-                help: v.help,
-                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-            }));
-        }""",
-        [WCAG_21_AA, list(known_gaps)],
-    )
 
 
 def test_axe_finds_no_violation_on_any_page_kind(

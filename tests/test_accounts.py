@@ -27,19 +27,11 @@ from eventapp.services.accounts import team
 from eventapp.services.mail import outbox
 from tests.conftest import login
 from tests.factories import make_organiser
-from tests.helpers.mailbox import delivered, plain_text
+from tests.helpers.mailbox import delivered, password_path, plain_text
+from tests.helpers.statements import count_statements
 from tests.smtp_server import SmtpServer, text_of
-from tests.test_public import count_statements
 
-LINK = re.compile(r"http://127\.0\.0\.1:5000(/organisation/passwort/[A-Za-z0-9_-]+)")
 FORGOT = "/organisation/passwort-vergessen"
-
-
-def link_in(text: str) -> str:
-    """Return the path of the password link a mail carries."""
-    found = LINK.search(text)
-    assert found is not None, text
-    return found.group(1)
 
 
 def organiser(app: Flask, email: str) -> Organiser:
@@ -75,7 +67,7 @@ def test_invitation_by_mail_sets_password_once_then_logs_in(
     assert mail["To"] == "neu@example.org"
     text = text_of(mail)
     assert "Rolle: Organisationsteam" in text
-    path = link_in(text)
+    path = password_path(text)
     token = path.rsplit("/", 1)[1]
     assert len(token) >= 43  # 256 random bits
     with app.app_context():
@@ -126,7 +118,7 @@ def test_invitation_expires_after_48_hours_and_can_be_sent_again(
         "/organisation/konten/einladen",
         data={"email": "spaet@example.org", "name": "Spät", "role": "checkin"},
     )
-    first = link_in(plain_text(delivered(app)[-1]))
+    first = password_path(plain_text(delivered(app)[-1]))
     with app.app_context():
         token = db.session.scalar(sa.select(AccountToken))
         assert token.expires_at - token.created_at == timedelta(hours=48)
@@ -150,7 +142,7 @@ def test_invitation_expires_after_48_hours_and_can_be_sent_again(
     )
     resent = admin_client.post(f"/organisation/konten/{account.id}/einladung-erneut")
     assert resent.status_code == 302
-    second = link_in(plain_text(delivered(app)[-1]))
+    second = password_path(plain_text(delivered(app)[-1]))
     assert second != first
     assert app.test_client().get(first).status_code == 410
     assert app.test_client().get(second).status_code == 200
@@ -163,13 +155,13 @@ def test_a_newer_invitation_replaces_the_older_and_revoking_deletes_the_account(
         "/organisation/konten/einladen",
         data={"email": "zweimal@example.org", "name": "Zweimal", "role": "staff"},
     )
-    first = link_in(plain_text(delivered(app)[-1]))
+    first = password_path(plain_text(delivered(app)[-1]))
     account = organiser(app, "zweimal@example.org")
     admin_client.post(f"/organisation/konten/{account.id}/einladung-erneut")
     replaced = app.test_client().get(first)
     assert replaced.status_code == 410
     assert "durch einen neueren ersetzt" in replaced.get_data(as_text=True)
-    second = link_in(plain_text(delivered(app)[-1]))
+    second = password_path(plain_text(delivered(app)[-1]))
     response = admin_client.post(
         f"/organisation/konten/{account.id}/einladung-zurueckziehen", follow_redirects=True
     )
@@ -225,9 +217,9 @@ def test_reset_link_works_once_ends_other_sessions_and_voids_other_links(
     elsewhere = app.test_client()
     assert login(elsewhere, "team@example.org", "altes-passwort-1").status_code == 200
     forgot(client, "team@example.org")
-    older = link_in(plain_text(delivered(app)[-1]))
+    older = password_path(plain_text(delivered(app)[-1]))
     forgot(client, "team@example.org")
-    newer = link_in(plain_text(delivered(app)[-1]))
+    newer = password_path(plain_text(delivered(app)[-1]))
     assert client.get(older).status_code == 410  # only the newest link works
     page = client.get(newer)
     assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
@@ -243,7 +235,7 @@ def test_reset_link_works_once_ends_other_sessions_and_voids_other_links(
     assert login(app.test_client(), "team@example.org", "neues-passwort-1").status_code == 200
     # Expiry: a link older than PASSWORD_RESET_MINUTES says so.
     forgot(client, "team@example.org")
-    late = link_in(plain_text(delivered(app)[-1]))
+    late = password_path(plain_text(delivered(app)[-1]))
     with app.app_context():
         db.session.execute(
             sa.update(AccountToken)
@@ -443,7 +435,7 @@ def test_hostile_input_gets_readable_answers(app: Flask, admin_client: FlaskClie
         make_organiser("team@example.org", "altes-passwort-1")
         db.session.commit()
     forgot(public, "team@example.org")
-    path = link_in(plain_text(delivered(app)[-1]))
+    path = password_path(plain_text(delivered(app)[-1]))
     huge = public.post(path, data={"password": "p" * 600, "password_again": "p" * 600})
     assert huge.status_code == 400 and "höchstens 500 Zeichen" in huge.get_data(as_text=True)
     assert public.get(path).status_code == 200  # the link still works after a refused try
@@ -493,7 +485,7 @@ def test_the_command_line_still_sets_a_password_and_voids_open_links(
         "/organisation/konten/einladen",
         data={"email": "cli@example.org", "name": "Cli", "role": "staff"},
     )
-    path = link_in(plain_text(delivered(app)[-1]))
+    path = password_path(plain_text(delivered(app)[-1]))
     result = app.test_cli_runner().invoke(
         args=["create-organiser", "cli@example.org", "--password-stdin"],
         input="von-der-konsole-1\n",

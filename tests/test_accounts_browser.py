@@ -10,9 +10,9 @@ from flask import Flask
 from eventapp.extensions import db
 from tests.conftest import LiveServer
 from tests.factories import make_organiser
+from tests.helpers.browser import browser_page
+from tests.helpers.mailbox import password_path
 from tests.smtp_server import SmtpServer, text_of
-from tests.test_accessibility_browser import browser_page
-from tests.test_accounts import link_in
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def test_invite_and_forgotten_password_by_keyboard(
         assert admin.evaluate("document.documentElement.scrollWidth") <= 320
 
     (mail,) = smtp_server.wait_for(1)
-    path = link_in(text_of(mail))
+    path = password_path(text_of(mail))
     with browser_page(browser, live_server) as newcomer:
         newcomer.goto(path)
         assert newcomer.get_by_role("heading", level=1).inner_text() == "Konto einrichten"
@@ -72,7 +72,7 @@ def test_invite_and_forgotten_password_by_keyboard(
         with visitor.expect_navigation():
             visitor.keyboard.press("Enter")
         assert visitor.get_by_role("heading", level=1).inner_text() == "Link angefordert"
-    reset = link_in(text_of(smtp_server.wait_for(2)[1]))
+    reset = password_path(text_of(smtp_server.wait_for(2)[1]))
     with browser_page(browser, live_server) as visitor:
         visitor.goto(reset)
         assert visitor.get_by_role("heading", level=1).inner_text() == "Neues Passwort festlegen"

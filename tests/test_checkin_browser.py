@@ -16,9 +16,9 @@ from eventapp.models import Enrolment, EnrolmentStatus, Registration
 from eventapp.services.printing.checkin_qr import checkin_qr_png
 from tests.conftest import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.factories import make_activity, make_event, make_organiser, make_registration
+from tests.helpers.browser import axe_violations
 from tests.helpers.system import PDF_OUTPUT
 from tests.pdf_reading import page_sizes_mm, qr_codes
-from tests.test_accessibility_browser import axe_violations
 
 pytestmark = pytest.mark.browser
 CSRF_ON = [{"WTF_CSRF_ENABLED": True}]

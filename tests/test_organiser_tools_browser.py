@@ -10,7 +10,7 @@ from flask import Flask
 from eventapp.extensions import db
 from eventapp.services.programme.participant_clashes import ClashChoice
 from tests.factories import make_organiser
-from tests.test_participant_clashes import build, manage_url, move_a_onto_b
+from tests.helpers.clashes import build, manage_url, move_a_onto_b
 
 NARROW = {"width": 320, "height": 640}
 

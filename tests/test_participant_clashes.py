@@ -18,34 +18,10 @@ from eventapp.services.programme.participant_clashes import ClashChoice
 from eventapp.services.programme.scheduling import ConflictKind
 from eventapp.services.registration import registrations as service
 from eventapp.timezones import to_local, utcnow
-from tests.factories import make_activity, make_event, make_room
 from tests.helpers import inline_parts
+from tests.helpers.clashes import build, manage_url, move_a_onto_b
 from tests.helpers.mailbox import delivered, plain_text
-from tests.helpers.participants import person
 from tests.helpers.programme import edit
-
-
-def build(app: Flask) -> dict[str, Any]:
-    """Workshop A (10:00, 2 seats) and B (11:30, 1 seat); four people hold places.
-
-    p0: A confirmed, B confirmed · p1: A confirmed, B waiting · p2: A waiting · p3: A and B waiting
-    """
-    with app.app_context():
-        event = make_event()
-        room_a, room_b = make_room(event, "Raum A", 30), make_room(event, "Raum B", 30)
-        a = make_activity(event, "Workshop A", "10:00", "11:00", room_a, capacity=2)
-        b = make_activity(event, "Workshop B", "11:30", "12:30", room_b, capacity=1)
-        tokens = {}
-        for i, choice in enumerate(([a.id, b.id], [a.id, b.id], [a.id], [a.id, b.id])):
-            result = service.register(event, person(i), choice)
-            tokens[f"p{i}"] = result.manage_token
-        db.session.commit()
-        ids = {"event": event.id, "slug": event.slug, "a": a.id, "b": b.id, "tokens": tokens}
-        for i in range(4):
-            ids[f"p{i}"] = db.session.scalar(
-                sa.select(Registration.id).where(Registration.last_name == f"Nachname{i}")
-            )
-        return ids
 
 
 def statuses(ids: dict[str, Any], activity: str) -> dict[str, EnrolmentStatus]:
@@ -60,11 +36,6 @@ def statuses(ids: dict[str, Any], activity: str) -> dict[str, EnrolmentStatus]:
         if enrolment is not None:
             found[f"p{i}"] = enrolment.status
     return found
-
-
-def move_a_onto_b(ids: dict[str, Any], **changes: Any) -> None:
-    activity = db.session.get(Activity, ids["a"])
-    edit(activity, starts=time(11, 30), ends=time(12, 30), **changes)
 
 
 def test_moving_onto_a_held_activity_is_blocked_with_the_people(app: Flask) -> None:
@@ -209,10 +180,6 @@ def test_planner_form_lists_the_people_and_saves_with_a_choice(
     assert saved.status_code == 302
     with app.app_context():
         assert statuses(ids, "a")["p0"] == EnrolmentStatus.WAITLISTED
-
-
-def manage_url(ids: dict[str, Any], who: str) -> str:
-    return f"/{ids['slug']}/verwalten/{ids['tokens'][who]}"
 
 
 def test_participants_form_shows_both_and_saving_unchanged_keeps_both(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -15,23 +11,7 @@ from eventapp import page_cache
 from eventapp.extensions import db
 from eventapp.models import ActivityKind, ActivityPerson, Person, PersonRole
 from tests.factories import make_activity, make_event, make_room
-
-
-@contextmanager
-def count_statements(app: Flask) -> Iterator[list[str]]:
-    """Collect the SQL statements the app sends while the block runs."""
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+from tests.helpers.statements import count_statements
 
 
 def build_programme(app: Flask, activities: int, slug: str = "testtag") -> None:

@@ -22,7 +22,7 @@ from eventapp.models import (
 from eventapp.services.registration import bulk
 from tests.factories import make_activity, make_event, make_registration
 from tests.helpers.mailbox import delivered, plain_text
-from tests.test_public import count_statements
+from tests.helpers.statements import count_statements
 
 LAST = ["Zander", "Ärger", "adler", "Becker", "Öztürk", "Bäcker", "Müller", "Mueller", "Weiß"]
 ORGS = ["Handwerkskammer", "Ärztekammer", "Zoll", "agentur", "Jobcenter"]

@@ -12,8 +12,8 @@ from eventapp.extensions import db
 from eventapp.models import Enrolment, Network, Registration
 from tests.conftest import LiveServer
 from tests.factories import at, make_activity, make_event, make_organiser, make_registration
+from tests.helpers.browser import axe_violations, browser_page
 from tests.page_kinds import ORGANISER, log_in_browser
-from tests.test_accessibility_browser import axe_violations, browser_page
 
 pytestmark = pytest.mark.browser
 

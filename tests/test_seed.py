@@ -91,6 +91,15 @@ def test_seed_demo_command_if_empty(runner: FlaskCliRunner, app: Flask) -> None:
         assert event.starts_on == date(2027, 3, 2)
 
 
+def test_seed_demo_command_names_the_event_address_on_the_port_served(
+    runner: FlaskCliRunner, app: Flask
+) -> None:
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5093"  # as `make run PORT=5093` sets it
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert f"(http://127.0.0.1:5093/{DEMO_SLUG}/)" in result.output
+
+
 def test_seed_demo_command_rejects_bad_date(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["seed-demo", "--date", "2027-02-30"])
     assert result.exit_code != 0

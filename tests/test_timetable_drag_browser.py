@@ -13,7 +13,7 @@ from eventapp.models import Activity
 from eventapp.timezones import to_local
 from tests.conftest import LiveServer
 from tests.factories import make_activity, make_event, make_organiser, make_room
-from tests.test_accessibility_browser import axe_violations, browser_page
+from tests.helpers.browser import axe_violations, browser_page
 
 pytestmark = pytest.mark.browser
 

@@ -14,6 +14,7 @@ from eventapp.extensions import db
 from eventapp.models import Activity, ActivityKind, Event, Network, Person, Room
 from eventapp.services.programme.checks import ActivityValues, create_activity
 from eventapp.timezones import DEFAULT_ZONE, from_local, to_local, utcnow
+from eventapp.urls import event_url
 
 DEMO_SLUG = "innovationstag-2014"
 
@@ -384,7 +385,7 @@ def seed_demo_command(if_empty: bool, day: object, participants: int) -> None:
     event = result.event
     click.echo(
         f"{'Created' if result.created_event else 'Kept'} {event.title} on "
-        f"{event.starts_on.isoformat()} (/{event.slug}/): {result.rooms} rooms, "
+        f"{event.starts_on.isoformat()} ({event_url(event)}): {result.rooms} rooms, "
         f"{result.activities} activities, {result.people} people, "
         f"{result.networks} networks added."
     )

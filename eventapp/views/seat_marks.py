@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import escape
 
 from eventapp.extensions import db
 from eventapp.models import Activity, Event
+from eventapp.services.programme.published import enrollable_activities_query
 
 MARK = re.compile(r"\x00seats:(\d+)\x00")
 FULL = re.compile(r"\x00full:1\x00(.*?)\x00full:0\x00", re.DOTALL)
@@ -34,13 +34,8 @@ def seat_mark(name: int | str, opening: bool | None = None) -> str:
 def enrollable_seats(event: Event) -> list[tuple[int, int | None, int]]:
     """Return (id, capacity, seats taken) of the activities the form offers, in id order."""
     rows = db.session.execute(
-        sa.select(Activity.id, Activity.capacity, Activity.seats_taken)
-        .where(
-            Activity.event_id == event.id,
-            Activity.requires_enrolment.is_(True),
-            Activity.published.is_(True),
-            Activity.cancelled.is_(False),
-        )
+        enrollable_activities_query(event)
+        .with_only_columns(Activity.id, Activity.capacity, Activity.seats_taken)
         .order_by(Activity.id)
     )
     return [(row.id, row.capacity, row.seats_taken) for row in rows]

@@ -37,3 +37,14 @@ def manage_path(message: EmailMessage) -> str:
 def mails_to(app: Flask, address: str) -> list[EmailMessage]:
     """Return the delivered messages to one address, oldest first."""
     return [message for message in delivered(app) if message["To"] == address]
+
+
+# The single-use password link of an invitation or reset, under the tests' PUBLIC_BASE_URL.
+PASSWORD_LINK = re.compile(r"http://127\.0\.0\.1:5000(/organisation/passwort/[A-Za-z0-9_-]+)")
+
+
+def password_path(text: str) -> str:
+    """Return the path of the password link a mail carries."""
+    found = PASSWORD_LINK.search(text)
+    assert found is not None, text
+    return found.group(1)

@@ -31,7 +31,11 @@ from eventapp.services.calendar.store import (
     load_entries,
     save_entries,
 )
-from eventapp.services.programme.published import WITH_ROOM_AND_PEOPLE, published_activities
+from eventapp.services.programme.published import (
+    WITH_ROOM_AND_PEOPLE,
+    published_activities,
+    published_activities_query,
+)
 from eventapp.timezones import to_local, utcnow, zone
 from eventapp.urls import activity_url, site_url
 
@@ -86,12 +90,8 @@ def personal_activities(registration: Registration) -> list[Activity]:
         sa.not_(Activity.requires_enrolment),
     )
     query = (
-        sa.select(Activity)
-        .where(
-            Activity.event_id == registration.event_id,
-            Activity.published,
-            sa.or_(Activity.id.in_(confirmed), shared),
-        )
+        published_activities_query(registration.event)
+        .where(sa.or_(Activity.id.in_(confirmed), shared))
         .options(*WITH_ROOM_AND_PEOPLE)
         .order_by(Activity.starts_at, Activity.id)
     )
@@ -332,8 +332,8 @@ def _latest(*moments: datetime | None) -> datetime:
 def programme_version(event: Event, variant: str) -> tuple[str, datetime]:
     """Return (ETag, Last-Modified) of an event's published feeds without building them."""
     changed, count = db.session.execute(
-        sa.select(sa.func.max(Activity.updated_at), sa.func.count(Activity.id)).where(
-            Activity.event_id == event.id, Activity.published
+        published_activities_query(event).with_only_columns(
+            sa.func.max(Activity.updated_at), sa.func.count(Activity.id)
         )
     ).one()
     last = _latest(event.programme_changed_at, event.updated_at, changed)

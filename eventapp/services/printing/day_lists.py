@@ -6,7 +6,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -26,6 +25,7 @@ from eventapp.services import DomainError
 from eventapp.services.checkin.attendance import admission_times
 from eventapp.services.printing.badges import german_sort_key, network_text
 from eventapp.services.printing.documents import render_pdf
+from eventapp.services.programme.published import published_activities_query
 from eventapp.timezones import to_local
 
 
@@ -88,8 +88,8 @@ def sign_in_sheets(
     workshop's door (empty for those not let in).
     """
     query = (
-        sa.select(Activity)
-        .where(Activity.event_id == event.id, Activity.published, ~Activity.cancelled)
+        published_activities_query(event)
+        .where(~Activity.cancelled)
         .options(
             selectinload(Activity.room),
             selectinload(Activity.enrolments)
@@ -187,8 +187,8 @@ def render_sign_in_sheets(
 def door_signs(event: Event) -> list[DoorSign]:
     """Return one sign per room and day with that room's published activities."""
     activities = db.session.scalars(
-        sa.select(Activity)
-        .where(Activity.event_id == event.id, Activity.published, Activity.room_id.is_not(None))
+        published_activities_query(event)
+        .where(Activity.room_id.is_not(None))
         .options(selectinload(Activity.people).selectinload(ActivityPerson.person))
         .order_by(Activity.starts_at, Activity.id)
     ).all()

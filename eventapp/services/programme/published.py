@@ -44,6 +44,11 @@ def published_activities_query(
     return query
 
 
+def enrollable_activities_query(event: Event) -> sa.Select[tuple[Activity]]:
+    """Select the published activities people take a seat in when registering (not cancelled)."""
+    return published_activities_query(event).where(Activity.requires_enrolment, ~Activity.cancelled)
+
+
 def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
     """Load the event's published activities with rooms and people, in programme order."""
     query = (

@@ -25,7 +25,7 @@ from eventapp.models import (
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
-from eventapp.services.programme.published import PublicStamp
+from eventapp.services.programme.published import PublicStamp, enrollable_activities_query
 from eventapp.services.registration import waitlist
 from eventapp.services.registration.links import keep_calendar_token
 from eventapp.services.registration.tokens import (
@@ -90,13 +90,7 @@ def enrollable_activities(event: Event) -> list[Activity]:
     """Return the activities people choose when registering, in programme order."""
     return list(
         db.session.scalars(
-            sa.select(Activity)
-            .where(
-                Activity.event_id == event.id,
-                Activity.requires_enrolment.is_(True),
-                Activity.published.is_(True),
-                Activity.cancelled.is_(False),
-            )
+            enrollable_activities_query(event)
             .order_by(Activity.starts_at, Activity.id)
             .options(selectinload(Activity.room))
         )
@@ -188,13 +182,7 @@ def chosen_activities(
     offered = {
         a.id: a
         for a in db.session.scalars(
-            sa.select(Activity).where(
-                Activity.id.in_(wanted),
-                Activity.event_id == event.id,
-                Activity.requires_enrolment.is_(True),
-                Activity.published.is_(True),
-                Activity.cancelled.is_(False),
-            )
+            enrollable_activities_query(event).where(Activity.id.in_(wanted))
         )
     }
     unknown = [i for i in wanted if i not in offered]
