@@ -90,17 +90,17 @@ def queue_url(request: pytest.FixtureRequest) -> str:
         pytest.fail("EVENTAPP_TEST_REDIS_URL must be set in CI")
     import redis
 
-    url = redis_database(9)
+    url = redis_database()
     redis.Redis.from_url(url).flushdb()
     return url
 
 
-def redis_database(number: int) -> str:
-    """Return the test Redis URL with the given database number."""
+def redis_database() -> str:
+    """Return the test Redis URL: the database it names, else number 9 (emptied by the tests)."""
     base = REDIS_URL.rstrip("/")
-    if base.count("/") >= 3:  # redis://host:port/N
-        base = base.rsplit("/", 1)[0]
-    return f"{base}/{number}"
+    if base.count("/") >= 3:  # redis://host:port/N: a database given to this test run
+        return base
+    return f"{base}/9"
 
 
 @pytest.fixture
@@ -403,7 +403,7 @@ def test_two_hosts_share_print_jobs_through_postgresql_and_redis(
         db.session.commit()
     shared = {
         "EVENTAPP_TASK_QUEUE_URL": queue,
-        "EVENTAPP_RATELIMIT_STORAGE_URI": redis_database(7),
+        "EVENTAPP_RATELIMIT_STORAGE_URI": redis_database(),  # beside the queue, as allowed
     }
     hosts = {name: tmp_path / f"host-{name}" for name in ("a", "b")}
     for folder in hosts.values():
