@@ -360,6 +360,15 @@ def test_badge_job_survives_a_killed_worker(
     restarted = time.monotonic()
     again = start_worker()
 
+    def taken_up_again() -> bool:
+        with app.app_context():
+            job = db.session.scalar(sa.select(PrintJob))
+            again_or_ended = job.attempts >= 2 or not job.unfinished
+            db.session.rollback()
+        return again_or_ended
+
+    wait_until(taken_up_again, 60, "the job running again, finished or failed", again.log)
+
     def finished() -> str | None:
         with app.app_context():
             job = db.session.scalar(sa.select(PrintJob))
@@ -452,7 +461,7 @@ def test_two_hosts_share_print_jobs_through_postgresql_and_redis(
                 break
             time.sleep(0.1)
         assert "done" in seen["a"] and "done" in seen["b"]
-        assert "progress" in seen["b"]  # the running job's progress showed on the other host
+        assert "progress" in seen["a"] and "progress" in seen["b"]  # on both hosts
         pdf = browser.get(f"{host_b}/{job_path}/datei", timeout=60)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     for folder in hosts.values():  # nothing of the job lies on either host's disk
