@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 
-from eventapp.extensions import db
+from eventapp.extensions import db, task_queue
 from eventapp.models import AccessibilityFeedback, OutboxMail
 from tests.factories import make_activity, make_event, make_organiser
+from tests.helpers.mailbox import delivered, plain_text
 from tests.smtp_server import SmtpServer, text_of
 
 
@@ -90,6 +94,29 @@ def test_feedback_is_stored_and_mailed_to_the_organisers(
     body = text_of(delivered[0])
     assert "Das Feld Bundesland lässt sich\nmit dem Screenreader" in body
     assert "Karl Blind" in body and "karl@example.org" in body
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False}])
+def test_feedback_request_renders_no_mail_the_worker_does(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_organiser("team@example.org", "password-1234", role="staff")
+        db.session.commit()
+    rendered: list[str] = []
+
+    def note(sender: Flask, template: Any, context: dict, **extra: Any) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(note, app):
+        response = client.post("/barrierefreiheit", data={"message": "Kontrast zu schwach."})
+        assert response.status_code == 302
+    assert not [name for name in rendered if name.startswith("email/")]
+    with app.app_context(), template_rendered.connected_to(note, app):
+        queue = task_queue.bound().huey
+        queue.execute(queue.dequeue())  # the worker's task renders and sends it
+    assert "email/accessibility_feedback.txt" in rendered
+    (message,) = delivered(app)
+    assert message["To"] == "team@example.org"
+    assert "Kontrast zu schwach." in plain_text(message)
 
 
 def test_empty_feedback_shows_the_error_and_stores_nothing(app: Flask, client: FlaskClient) -> None:

@@ -156,3 +156,16 @@ def test_expire_print_files_by_hand(ctx: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["expire-print-files"])
     assert result.exit_code == 0 and "Deleted 1 print files" in result.output
     assert print_jobs.job_file(job) is None
+
+
+def test_queued_job_runs_by_hand(ctx: Flask, runner: FlaskCliRunner) -> None:
+    event_id, _ids = people(1)
+    job = PrintJob(event_id=event_id, kind="programme", status=PrintJobStatus.QUEUED)
+    db.session.add(job)
+    db.session.commit()
+    result = runner.invoke(args=["print-job", str(job.id)])
+    assert result.exit_code == 0 and f"Print job {job.id}: done" in result.output
+    assert print_jobs.job_file(job) is not None
+    again = runner.invoke(args=["print-job", str(job.id)])  # finished jobs are left alone
+    assert again.exit_code == 0 and "done" in again.output
+    assert runner.invoke(args=["print-job", "999"]).exit_code == 1

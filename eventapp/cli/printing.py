@@ -145,7 +145,12 @@ def door_signs_command(slug: str, lang: str, output: str) -> None:
 @click.argument("job_id", type=int)
 @with_appcontext
 def print_job_command(job_id: int) -> None:
-    """Run one queued print job (started by the organiser pages in a separate process)."""
+    """Run a queued print job here and now, as the worker would (e.g. while none is running)."""
+    from eventapp.models import PrintJob
     from eventapp.services.printing import jobs as print_jobs
 
     print_jobs.run_job(job_id)
+    job = db.session.get(PrintJob, job_id)
+    if job is None:
+        raise click.ClickException(f"No print job {job_id}.")
+    click.echo(f"Print job {job_id}: {job.status.value} {job.error or ''}".rstrip())

@@ -38,18 +38,23 @@ def main(server: list[str]) -> int:
     if not server:
         print("usage: python -m eventapp.cli.supervise SERVER_COMMAND …", file=sys.stderr)
         return 2
-    worker = subprocess.Popen(worker_command())  # noqa: S603 - our own fixed command
-    web = subprocess.Popen(server)  # noqa: S603 - the Makefile's command
+    started: list[subprocess.Popen[bytes]] = []
     ended = {"signal": False}
 
     def forward(signum: int, _frame: object) -> None:
         ended["signal"] = True
-        for process in (web, worker):
+        for process in started:
             if process.poll() is None:
                 process.send_signal(signum)
 
+    # Handled before the children start, so each of them starts with Ctrl-C at its default
+    # even where it was ignored for this process (`make run &` from a script).
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    worker = subprocess.Popen(worker_command())  # noqa: S603 - our own fixed command
+    started.append(worker)
+    web = subprocess.Popen(server)  # noqa: S603 - the Makefile's command
+    started.append(web)
     try:
         while web.poll() is None and worker.poll() is None:
             time.sleep(0.2)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import render_template
-from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from eventapp.extensions import db
 from eventapp.models import AccessibilityFeedback, Event, Organiser, OrganiserRole
-from eventapp.services.mail.outbox import queue_mail
+from eventapp.services.mail import feedback_mail
 from eventapp.timezones import utcnow
 
 # Organiser accounts that are told about a new message (the check-in desk is not).
@@ -59,9 +56,5 @@ def submit_feedback(
     )
     db.session.add(feedback)
     db.session.flush()
-    with force_locale("de"):  # the office works in German
-        subject = _("Rückmeldung zur Barrierefreiheit (Nr. %(number)s)", number=feedback.id)
-        text = render_template("email/accessibility_feedback.txt", feedback=feedback)
-    for address in organiser_addresses():
-        queue_mail(address, subject, text, kind="accessibility_feedback")
+    feedback_mail.queue(feedback, organiser_addresses())  # the worker writes the text
     return feedback
