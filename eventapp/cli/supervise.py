@@ -63,6 +63,8 @@ def main(server: list[str]) -> int:
             print("eventapp: the worker stopped; stopping the server too", file=sys.stderr)
         for process in (web, worker):
             stop(process)
+    if ended["signal"]:
+        return 0  # stopped as asked (Ctrl-C, kill): nothing went wrong
     return web.returncode or 0
 
 
