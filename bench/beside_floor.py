@@ -376,7 +376,7 @@ def summarise(rounds: list[Round]) -> dict[str, Any]:
         "rounds": len(rounds),
         "registrations": count,
         "errors": len(problems),
-        "registrations/s": count / elapsed,
+        "registrations/s": sum(1 for s in sequences if s.ok) / elapsed,  # completed ones
         "p50 ms": statistics.median(seconds) * 1000,
         "p95 ms": percentile(seconds, 0.95) * 1000,
         "web cpu ms/reg": web,
