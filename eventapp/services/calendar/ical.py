@@ -33,6 +33,7 @@ from eventapp.services.calendar.store import (
 )
 from eventapp.services.programme.published import (
     WITH_ROOM_AND_PEOPLE,
+    FeedStamp,
     published_activities,
     published_activities_query,
 )
@@ -336,8 +337,15 @@ def programme_version(event: Event, variant: str) -> tuple[str, datetime]:
             sa.func.max(Activity.updated_at), sa.func.count(Activity.id)
         )
     ).one()
-    last = _latest(event.programme_changed_at, event.updated_at, changed)
-    return _stamp(variant, event.id, last.isoformat(), count), last
+    return feed_version(
+        FeedStamp(event.id, event.programme_changed_at, event.updated_at, changed, count), variant
+    )
+
+
+def feed_version(stamp: FeedStamp, variant: str) -> tuple[str, datetime]:
+    """Return (ETag, Last-Modified) of the published feeds an event's feed stamp describes."""
+    last = _latest(stamp.programme_changed_at, stamp.updated_at, stamp.activities_changed_at)
+    return _stamp(variant, stamp.event_id, last.isoformat(), stamp.activity_count), last
 
 
 def activity_version(activity: Activity, variant: str) -> tuple[str, datetime]:

@@ -120,3 +120,40 @@ def public_stamp(slug: str) -> PublicStamp | None:
     return PublicStamp(
         tuple(row), values["registration_opens_at"], values["registration_closes_at"]
     )
+
+
+@dataclass(frozen=True)
+class FeedStamp:
+    """What a published event's programme feeds depend on, read in one query by slug."""
+
+    event_id: int
+    programme_changed_at: datetime | None
+    updated_at: datetime | None
+    activities_changed_at: datetime | None
+    activity_count: int
+
+
+# Built once: the event's change times and the totals of its published activities.
+_FEED_STAMP = (
+    sa.select(
+        _EVENT.c.id,
+        _EVENT.c.programme_changed_at,
+        _EVENT.c.updated_at,
+        sa.func.max(_ACTIVITY.c.updated_at),
+        sa.func.count(_ACTIVITY.c.id),
+    )
+    .select_from(
+        _EVENT.outerjoin(
+            _ACTIVITY,
+            sa.and_(_ACTIVITY.c.event_id == _EVENT.c.id, _ACTIVITY.c.published.is_(True)),
+        )
+    )
+    .where(_EVENT.c.slug == sa.bindparam("slug"), _EVENT.c.published.is_(True))
+    .group_by(_EVENT.c.id)
+)
+
+
+def feed_stamp(slug: str) -> FeedStamp | None:
+    """Return the feed stamp of the published event with this slug (None: no such event)."""
+    row = db.session.execute(_FEED_STAMP, {"slug": slug}).first()
+    return None if row is None else FeedStamp(*row)
