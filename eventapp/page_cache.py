@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import Response, current_app, g, request, session
@@ -64,17 +65,7 @@ def page(key: Hashable, render: Callable[[], str]) -> str:
     """Return the page for key: rendered once, with this visit's token and nonce swapped in."""
     if not shareable():
         return render()
-    fresh: list[str] = []
-
-    def render_with_marks() -> str:
-        body = render()
-        fresh.append(body)
-        return _marked(body)
-
-    kept = remember(_full_key(key), render_with_marks)
-    if fresh:
-        return fresh[0]
-    return _filled(kept)
+    return _shared(_full_key(key), key, render)[0]
 
 
 def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
@@ -82,20 +73,40 @@ def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
 
     Only a page without per-visit values gets a tag (a token or nonce must be fresh).
     """
-    body = page(key, render)
+    if not shareable():
+        return Response(render(), mimetype="text/html")
+    body, etag = _shared(_full_key(key), key, render)
     response = Response(body, mimetype="text/html")
-    if shareable() and TOKEN_MARK not in _kept_copy(key) and NONCE_MARK not in _kept_copy(key):
-        response.set_etag(hashlib.sha256(repr(key).encode()).hexdigest()[:32])
+    if etag:
+        response.set_etag(etag)
         response.headers["Cache-Control"] = "no-cache"  # ask again each time; 304 is cheap
         response.vary.add("Cookie")
         response.make_conditional(request)
     return response
 
 
-def _kept_copy(key: Hashable) -> str:
-    with _lock:
-        kept = _kept.get(_full_key(key), TOKEN_MARK)
-    return str(kept)
+@dataclass(frozen=True)
+class _Kept:
+    """A page as kept: marked where per-visit values go; tagged when it has none."""
+
+    marked: str
+    etag: str | None
+
+
+def _shared(full_key: Hashable, key: Hashable, render: Callable[[], str]) -> tuple[str, str | None]:
+    """Return this visit's copy of the shared page and its ETag (None: per-visit values)."""
+    fresh: list[str] = []
+
+    def render_and_mark() -> _Kept:
+        body = render()
+        fresh.append(body)
+        marked = _marked(body)
+        per_visit = TOKEN_MARK in marked or NONCE_MARK in marked
+        etag = None if per_visit else hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        return _Kept(marked, etag)
+
+    kept = remember(full_key, render_and_mark)
+    return (fresh[0] if fresh else _filled(kept.marked)), kept.etag
 
 
 def _full_key(key: Hashable) -> Hashable:
