@@ -82,10 +82,8 @@ def engine_options(uri: str, app_config: dict[str, Any]) -> dict[str, Any]:
         return {"connect_args": {"timeout": app_config["SQLITE_BUSY_TIMEOUT"]}}
     if uri.startswith("postgresql"):
         timeout_ms = int(app_config["LOCK_TIMEOUT"]) * 1000
-        return {
-            "pool_pre_ping": True,
-            "connect_args": {"options": f"-c lock_timeout={timeout_ms}"},
-        }
+        # No ping on every checkout (a round trip per request): see install_postgresql_hooks.
+        return {"connect_args": {"options": f"-c lock_timeout={timeout_ms}"}}
     return {}
 
 
@@ -148,6 +146,38 @@ def configure_engine(app: Flask, engine: Engine) -> None:
     """Install the per-dialect hooks on the app's engine."""
     if engine.dialect.name == "sqlite":
         install_sqlite_hooks(engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    elif engine.dialect.name == "postgresql":
+        install_postgresql_hooks(engine)
+
+
+# A pooled connection idle for longer is checked before use (a database restart ends it).
+IDLE_BEFORE_PING_S = 10.0
+
+
+def install_postgresql_hooks(engine: Engine) -> None:
+    """Check pooled connections that sat idle before they are used, and only those.
+
+    Busy connections are in use every moment and need no round trip to prove it; one that sat
+    idle may have been ended by a database restart or a network timeout meanwhile. A failed
+    check makes the pool open a fresh connection instead (SQLAlchemy retries the checkout).
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _check_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING_S:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as error:
+            raise sa.exc.DisconnectionError(str(error)) from error
 
 
 def is_lock_timeout(error: OperationalError) -> bool:

@@ -11,8 +11,10 @@ import psycopg.errors
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
+from eventapp import database
 from eventapp.database import (
     brief_write,
     install_sqlite_hooks,
@@ -20,6 +22,8 @@ from eventapp.database import (
     is_retryable,
     read_only,
 )
+from eventapp.extensions import db
+from tests.factories import make_event
 
 
 def sqlite_engine(path: Path, busy_timeout_s: int) -> sa.Engine:
@@ -178,3 +182,33 @@ def test_write_unit_turns_a_held_lock_into_busy_and_stores_nothing(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert db.session.scalars(sa.select(Network)).all() == []
+
+
+def test_connections_ended_while_idle_are_replaced_before_use(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart ends the pooled connections; the next visitor still gets the page."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no connections to lose")
+        make_event()
+        db.session.commit()
+    assert client.get("/testtag/").status_code == 200
+    with app.app_context():
+        pooled = db.engine.pool.checkedin()
+        url = db.engine.url
+    assert pooled >= 1
+    # As a restart of the database would: end every connection to it from outside the app.
+    outside = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with outside.connect() as connection:
+        ended = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    outside.dispose()
+    assert ended >= pooled
+    monkeypatch.setattr(database, "IDLE_BEFORE_PING_S", 0.0)
+    for _ in range(3):
+        assert client.get("/testtag/").status_code == 200
