@@ -13,11 +13,13 @@ import icalendar
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from eventapp.extensions import db
 from eventapp.models import (
     Activity,
     ActivityKind,
+    ActivityPerson,
     Enrolment,
     EnrolmentStatus,
     Event,
@@ -32,9 +34,9 @@ from eventapp.services.calendar.store import (
     save_entries,
 )
 from eventapp.services.programme.published import (
-    WITH_ROOM_AND_PEOPLE,
     FeedStamp,
     published_activities,
+    published_activities_of_events_query,
     published_activities_query,
 )
 from eventapp.timezones import to_local, utcnow, zone
@@ -76,27 +78,70 @@ def _vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
 
 def personal_activities(registration: Registration) -> list[Activity]:
     """Load what a person attends: confirmed enrolments plus the parts of the day for everyone."""
-    if registration.status != RegistrationStatus.CONFIRMED:
-        return []
-    confirmed = (
-        sa.select(Enrolment.activity_id)
-        .where(
-            Enrolment.registration_id == registration.id,
+    return personal_activities_of([registration])[registration.id]
+
+
+def _shared_by_all(activity: Activity) -> bool:
+    return activity.kind.shared_by_all and not activity.requires_enrolment
+
+
+# The published activities some people attend: each one's confirmed enrolments (one row per
+# person) and the parts of their events for everyone. Built once: building and keying an ORM
+# query costs more than running it.
+_PERSONAL_ACTIVITIES = (
+    published_activities_of_events_query()
+    .add_columns(Enrolment.registration_id)
+    .outerjoin(
+        Enrolment,
+        sa.and_(
+            Enrolment.activity_id == Activity.id,
+            Enrolment.registration_id.in_(sa.bindparam("registrations", expanding=True)),
             Enrolment.status == EnrolmentStatus.CONFIRMED,
-        )
-        .scalar_subquery()
+        ),
     )
-    shared = sa.and_(
-        Activity.kind.in_(ActivityKind.shared_kinds()),
-        sa.not_(Activity.requires_enrolment),
+    .where(
+        sa.or_(
+            Enrolment.id.is_not(None),
+            sa.and_(
+                Activity.kind.in_(ActivityKind.shared_kinds()),
+                sa.not_(Activity.requires_enrolment),
+            ),
+        ),
     )
-    query = (
-        published_activities_query(registration.event)
-        .where(sa.or_(Activity.id.in_(confirmed), shared))
-        .options(*WITH_ROOM_AND_PEOPLE)
-        .order_by(Activity.starts_at, Activity.id)
+    .options(
+        joinedload(Activity.room),
+        joinedload(Activity.people).joinedload(ActivityPerson.person),
     )
-    return list(db.session.scalars(query))
+    .order_by(Activity.starts_at, Activity.id)
+)
+
+
+def personal_activities_of(registrations: Sequence[Registration]) -> dict[int, list[Activity]]:
+    """Load what each of several people attends (see personal_activities) in one query.
+
+    Returns the published activities by registration id, in programme order, with rooms and
+    people loaded; someone not confirmed for the day attends nothing.
+    """
+    attending = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED]
+    found: dict[int, list[Activity]] = {r.id: [] for r in registrations}
+    if not attending:
+        return found
+    by_event: dict[int, list[int]] = {}
+    for registration in attending:
+        by_event.setdefault(registration.event_id, []).append(registration.id)
+    rows = db.session.execute(
+        _PERSONAL_ACTIVITIES,
+        {"registrations": [r.id for r in attending], "events": list(by_event)},
+    ).unique()
+    for activity, registration_id in rows:
+        # Rows come in programme order; a shared part someone also enrolled in comes twice.
+        for attendee in (
+            by_event[activity.event_id] if _shared_by_all(activity) else [registration_id]
+        ):
+            plan = found[attendee]
+            if not plan or plan[-1] is not activity:
+                plan.append(activity)
+    return found
 
 
 def _location(activity: Activity, event: Event) -> str:
@@ -252,26 +297,34 @@ def build_calendar(
 ) -> bytes:
     """Return a VCALENDAR (METHOD:PUBLISH) with the event's VTIMEZONE and one VEVENT each.
 
-    icalendar serializes every component; the VTIMEZONE and the VEVENTs come from caches of
-    serialized components and are placed before the calendar's closing line.
+    icalendar serializes every component; the calendar's properties, the VTIMEZONE and the
+    VEVENTs come from caches of serialized components and are joined before the closing line.
     """
     with force_locale(language):
-        calendar = icalendar.Calendar()
-        calendar.add("prodid", PRODID)
-        calendar.add("version", "2.0")
-        calendar.add("calscale", "GREGORIAN")
-        calendar.add("method", "PUBLISH")
-        calendar.add("x-wr-calname", clean_text(name))
-        calendar.add("x-wr-timezone", event.timezone)
-        calendar.add("x-published-ttl", "PT15M")
-        calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
         first, last = _year_span(event, activities)
         timezone = _vtimezone(event.timezone, first - 1, last + 1)
-        head = calendar.to_ical()
-        if not head.endswith(_CALENDAR_END):  # pragma: no cover - icalendar always ends so
-            raise ValueError("unexpected calendar serialization")
         events = vevents_ical(activities, event, language)
-        return b"".join([head[: -len(_CALENDAR_END)], timezone, *events, _CALENDAR_END])
+    return b"".join(
+        [_calendar_head(clean_text(name), event.timezone), timezone, *events, _CALENDAR_END]
+    )
+
+
+@lru_cache(maxsize=256)
+def _calendar_head(name: str, zone_name: str) -> bytes:
+    """Serialize (once per name and zone) a calendar's properties, without its closing line."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", zone_name)
+    calendar.add("x-published-ttl", "PT15M")
+    calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
+    head = calendar.to_ical()
+    if not head.endswith(_CALENDAR_END):  # pragma: no cover - icalendar always ends so
+        raise ValueError("unexpected calendar serialization")
+    return head[: -len(_CALENDAR_END)]
 
 
 def _year_span(event: Event, activities: Iterable[Activity]) -> tuple[int, int]:
@@ -295,13 +348,20 @@ def activity_ics(activity: Activity, lang: str = "de") -> bytes:
     return build_calendar(event, [activity], name, lang)
 
 
-def registration_ics(registration: Registration) -> bytes:
-    """Return the personal calendar (confirmed activities and plenary parts) as .ics bytes."""
+def registration_ics(
+    registration: Registration, activities: Sequence[Activity] | None = None
+) -> bytes:
+    """Return the personal calendar (confirmed activities and plenary parts) as .ics bytes.
+
+    `activities` are the person's, when personal_activities_of already loaded them.
+    """
     event = registration.event
     language = registration.language or "de"
     with force_locale(language):
         name = _("%(title)s – mein Programm", title=event.title)
-    return build_calendar(event, personal_activities(registration), name, language)
+    if activities is None:
+        activities = personal_activities(registration)
+    return build_calendar(event, activities, name, language)
 
 
 def registration_by_calendar_token(event: Event, token: str) -> Registration | None:

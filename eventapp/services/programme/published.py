@@ -36,12 +36,24 @@ def published_activities_query(
     event: Event, kind: ActivityKind | str | None = None, include_breaks: bool = True
 ) -> sa.Select[tuple[Activity]]:
     """Select the event's published activities (cancelled ones included), optionally of a kind."""
-    query = sa.select(Activity).where(Activity.event_id == event.id, Activity.published)
+    query = _published(Activity.event_id == event.id)
     if kind:
         query = query.where(Activity.kind == kind)
     if not include_breaks:
         query = query.where(Activity.kind != ActivityKind.BREAK)
     return query
+
+
+def published_activities_of_events_query() -> sa.Select[tuple[Activity]]:
+    """Select the published activities of several events, whose ids come at execution ("events").
+
+    For statements built once and run many times with different events.
+    """
+    return _published(Activity.event_id.in_(sa.bindparam("events", expanding=True)))
+
+
+def _published(of_events: sa.ColumnElement[bool]) -> sa.Select[tuple[Activity]]:
+    return sa.select(Activity).where(of_events, Activity.published)
 
 
 def enrollable_activities_query(event: Event) -> sa.Select[tuple[Activity]]:
