@@ -9,6 +9,7 @@ import smtplib
 import ssl
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
@@ -238,6 +239,8 @@ class MailKinds:
 
 
 MAIL_KINDS = MailKinds()
+# What each loader returned for the batch being rendered in this context (see preloaded).
+_BATCH: ContextVar[dict[Preloader, object] | None] = ContextVar("outbox_batch", default=None)
 
 
 def register_renderer(
@@ -245,6 +248,11 @@ def register_renderer(
 ) -> None:
     """Let the worker build deferred mails of these kinds with `render`."""
     MAIL_KINDS.add(kinds, render, preload)
+
+
+def preloaded(load: Preloader) -> object | None:
+    """Return what `load` returned for the batch being rendered now (None outside one)."""
+    return (_BATCH.get() or {}).get(load)
 
 
 @dataclass
@@ -268,12 +276,16 @@ def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
             sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
         ).all()
         deferred = [mail for mail in mails if mail.render_data is not None]
-        loaded = [load(deferred) for load in MAIL_KINDS.preloaders] if deferred else []
-        outgoing = []
-        for mail in mails:
-            rendered = mail.render_data is not None
-            message = (_render(mail) or b"") if rendered else mail.message
-            outgoing.append(Outgoing(mail.id, mail.recipient, message, mail.attempts, rendered))
+        loaded = {load: load(deferred) for load in MAIL_KINDS.preloaders} if deferred else {}
+        token = _BATCH.set(loaded)
+        try:
+            outgoing = []
+            for mail in mails:
+                rendered = mail.render_data is not None
+                message = (_render(mail) or b"") if rendered else mail.message
+                outgoing.append(Outgoing(mail.id, mail.recipient, message, mail.attempts, rendered))
+        finally:
+            _BATCH.reset(token)
         del loaded
         db.session.rollback()
     return outgoing

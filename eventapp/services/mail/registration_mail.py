@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,11 +12,11 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from eventapp import urls
 from eventapp.extensions import db
-from eventapp.models import Enrolment, EnrolmentStatus, OutboxMail, Registration
+from eventapp.models import Activity, Enrolment, EnrolmentStatus, OutboxMail, Registration
 from eventapp.services.calendar import ical
 from eventapp.services.mail import outbox
 from eventapp.services.registration.tokens import seal, unseal
@@ -29,11 +30,16 @@ def manage_url(registration: Registration, manage_token: str) -> str:
         return urls.manage_url(registration.event, manage_token)
 
 
-def calendar_attachment(registration: Registration) -> list[tuple[str, str, bytes]]:
-    """Return the personal calendar as an attachment (none while it cannot be built)."""
+def calendar_attachment(
+    registration: Registration, activities: Sequence[Activity] | None = None
+) -> list[tuple[str, str, bytes]]:
+    """Return the personal calendar as an attachment (none while it cannot be built).
+
+    `activities` are the person's, when the batch's loader already loaded them.
+    """
     try:
         with urls.from_public_base():
-            payload = ical.registration_ics(registration)
+            payload = ical.registration_ics(registration, activities)
     except NotImplementedError:
         return []
     name = f"{registration.event.slug}-mein-programm.ics"
@@ -116,20 +122,39 @@ QUEUED_KINDS = (
     "promotion",
     "clash_waitlist",
 )
-# What a queued mail's text and calendar read of its registration.
+# What a queued mail's text and calendar read of its registration (one query).
 _MAIL_DATA = (
-    selectinload(Registration.event),
-    selectinload(Registration.enrolments).selectinload(Enrolment.activity),
+    joinedload(Registration.event),
+    joinedload(Registration.enrolments).joinedload(Enrolment.activity).joinedload(Activity.room),
+)
+# The registrations of a batch of mails (built once; building an ORM query costs as much as
+# running it).
+_REGISTRATIONS = (
+    sa.select(Registration)
+    .where(Registration.id.in_(sa.bindparam("ids", expanding=True)))
+    .options(*_MAIL_DATA)
 )
 
 
-def load_registrations(batch: Sequence[OutboxMail]) -> list[Registration]:
+@dataclass
+class MailBatch:
+    """What a batch of queued mails reads: their registrations and the personal calendars."""
+
+    registrations: list[Registration]
+    # The activities of each person whose mail carries the calendar, by registration id.
+    calendars: dict[int, list[Activity]]
+
+
+def load_registrations(batch: Sequence[OutboxMail]) -> MailBatch:
     """Load the registrations of a batch of queued mails in one go (not one query set each)."""
-    ids = {m.registration_id for m in batch if m.kind in QUEUED_KINDS and m.registration_id}
+    mails = [m for m in batch if m.kind in QUEUED_KINDS and m.registration_id]
+    ids = {m.registration_id for m in mails}
     if not ids:
-        return []
-    query = sa.select(Registration).where(Registration.id.in_(ids)).options(*_MAIL_DATA)
-    return list(db.session.scalars(query))
+        return MailBatch([], {})
+    registrations = list(db.session.scalars(_REGISTRATIONS, {"ids": list(ids)}).unique())
+    with_calendar = {m.registration_id for m in mails if (m.render_data or {}).get("with_calendar")}
+    calendars = ical.personal_activities_of([r for r in registrations if r.id in with_calendar])
+    return MailBatch(registrations, calendars)
 
 
 def render_queued(queued: OutboxMail) -> bytes | None:
@@ -166,7 +191,11 @@ def render_queued(queued: OutboxMail) -> bytes | None:
         context["by_organiser"] = True
         context["reason"] = data.get("reason") or ""
     text = _text(registration, data["template"], **context)
-    attachments = calendar_attachment(registration) if data.get("with_calendar") else []
+    attachments = []
+    if data.get("with_calendar"):
+        batch = outbox.preloaded(load_registrations)
+        loaded = batch.calendars.get(registration.id) if isinstance(batch, MailBatch) else None
+        attachments = calendar_attachment(registration, loaded)
     return outbox.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
     )

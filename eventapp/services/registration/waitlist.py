@@ -253,19 +253,43 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
     return promoted
 
 
+# How many wait ahead of one enrolment (built once; see waitlist_position).
+_AHEAD_IN_ACTIVITY = sa.select(sa.func.count(Enrolment.id)).where(
+    Enrolment.activity_id == sa.bindparam("activity"),
+    Enrolment.status == EnrolmentStatus.WAITLISTED,
+    sa.or_(
+        Enrolment.queued_at < sa.bindparam("queued_at"),
+        sa.and_(
+            Enrolment.queued_at == sa.bindparam("queued_at"),
+            Enrolment.id < sa.bindparam("enrolment"),
+        ),
+    ),
+)
+# How many wait ahead of one registration on its event's list (see event_waitlist_position).
+_AHEAD_FOR_EVENT = sa.select(sa.func.count(Registration.id)).where(
+    Registration.event_id == sa.bindparam("event"),
+    Registration.status == RegistrationStatus.WAITLISTED,
+    sa.or_(
+        Registration.queued_at < sa.bindparam("queued_at"),
+        sa.and_(
+            Registration.queued_at == sa.bindparam("queued_at"),
+            Registration.id < sa.bindparam("registration"),
+        ),
+    ),
+)
+
+
 def waitlist_position(enrolment: Enrolment) -> int | None:
     """Return the 1-based place in line of a waiting enrolment (None if not waiting)."""
     if enrolment.status != EnrolmentStatus.WAITLISTED:
         return None
     ahead = db.session.scalar(
-        sa.select(sa.func.count(Enrolment.id)).where(
-            Enrolment.activity_id == enrolment.activity_id,
-            Enrolment.status == EnrolmentStatus.WAITLISTED,
-            sa.or_(
-                Enrolment.queued_at < enrolment.queued_at,
-                sa.and_(Enrolment.queued_at == enrolment.queued_at, Enrolment.id < enrolment.id),
-            ),
-        )
+        _AHEAD_IN_ACTIVITY,
+        {
+            "activity": enrolment.activity_id,
+            "queued_at": enrolment.queued_at,
+            "enrolment": enrolment.id,
+        },
     )
     return int(ahead or 0) + 1
 
@@ -275,16 +299,11 @@ def event_waitlist_position(registration: Registration) -> int | None:
     if registration.status != RegistrationStatus.WAITLISTED or registration.queued_at is None:
         return None
     ahead = db.session.scalar(
-        sa.select(sa.func.count(Registration.id)).where(
-            Registration.event_id == registration.event_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            sa.or_(
-                Registration.queued_at < registration.queued_at,
-                sa.and_(
-                    Registration.queued_at == registration.queued_at,
-                    Registration.id < registration.id,
-                ),
-            ),
-        )
+        _AHEAD_FOR_EVENT,
+        {
+            "event": registration.event_id,
+            "queued_at": registration.queued_at,
+            "registration": registration.id,
+        },
     )
     return int(ahead or 0) + 1
