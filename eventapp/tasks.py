@@ -20,10 +20,14 @@ log = logging.getLogger(__name__)
 
 @task_queue.task("deliver_mail")
 def deliver_mail(ids: list[int]) -> None:
-    """Render and send the given mails (those still due; a retry is queued for failures)."""
+    """Render and send the given mails (those still due; a retry is queued for failures).
+
+    Other mails already due go along in the same round, so a burst of registrations is sent in
+    a few rounds; the tasks of the mails that went along find nothing left and end.
+    """
     from eventapp.services.mail import outbox
 
-    outbox.deliver(current_app.config, ids=ids, limit=max(len(ids), 1))
+    outbox.deliver_with_due(current_app.config, ids)
 
 
 @task_queue.task("flush_change_notices")

@@ -12,7 +12,7 @@ from flask import Flask, template_rendered
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from eventapp.extensions import db, task_queue
-from eventapp.models import MailStatus, OutboxMail
+from eventapp.models import MailCampaign, MailStatus, OutboxMail
 from eventapp.services.mail import outbox
 from eventapp.services.mail.outbox import queue_mail
 from eventapp.timezones import utcnow
@@ -248,6 +248,37 @@ def test_send_mail_goes_on_in_rounds_until_nothing_is_due(
     assert result.exit_code == 0, result.output
     assert len(list(folder.glob("*.eml"))) == 7
     assert result.output.startswith("sent 7,") and "still pending 0" in result.output
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
+    ctx: Flask, tmp_path
+) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    event = make_event()
+    campaign = MailCampaign(
+        event_id=event.id,
+        created_by_email="o@example.org",
+        subject="Rundmail",
+        body="Text",
+        send_key="k" * 64,
+    )
+    db.session.add(campaign)
+    db.session.commit()
+    for n in range(3):  # three commits, three tasks
+        queue_mail(f"p{n}@example.org", f"Anmeldung {n}", "Inhalt")
+        db.session.commit()
+    paced = queue_mail("c@example.org", "Rundmail", "Text")
+    paced.campaign_id = campaign.id
+    db.session.commit()
+    huey = task_queue.bound().huey
+    assert huey.pending_count() == 4
+    huey.execute(huey.dequeue())  # the first mail's task sends the others due with it
+    assert sorted(m["To"] for m in delivered(ctx)) == [f"p{n}@example.org" for n in range(3)]
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)  # the others find their mails sent; the campaign's mail goes alone
+    recipients = sorted(m["To"] for m in delivered(ctx))
+    assert recipients == ["c@example.org"] + [f"p{n}@example.org" for n in range(3)]
 
 
 @pytest.mark.parametrize("app_config", QUEUED_ONLY)

@@ -37,6 +37,10 @@ from eventapp.services import DomainError
 from eventapp.timezones import utcnow
 
 log = logging.getLogger(__name__)
+# The outbox table: its hot statements are written in Core, without the ORM's bookkeeping.
+_OUTBOX = OutboxMail.__table__
+# Set the columns named by the parameters of one mail (mail_id).
+_SET_BY_ID = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("mail_id"))
 
 
 class _WirePolicy(type(compat32)):
@@ -89,6 +93,8 @@ def _subject_header(subject: str) -> str:
 
 # A delivery that started but never finished is tried again after this long.
 CLAIM_LEASE = timedelta(minutes=5)
+# The most mails a task for one commit's mails takes along from those already due.
+ROUND_SIZE = 50
 # The longest pause between two attempts at a mail.
 MAX_RETRY_DELAY = timedelta(hours=1)
 # The reason shown for a mail whose delivery was cut off.
@@ -266,15 +272,11 @@ class Outgoing:
     rendered: bool  # the message was built in this round and must be stored
 
 
-def _outgoing(ids: Sequence[int]) -> list[Outgoing]:
-    """Load mails (rendering the deferred ones) in a read transaction that holds no write lock."""
-    if not ids:
+def _outgoing(mails: Sequence[OutboxMail]) -> list[Outgoing]:
+    """Render the deferred mails (just leased) in a read transaction that holds no write lock."""
+    if not mails:
         return []
-    db.session.commit()  # what came before is settled; the read below starts afresh
-    with read_only():
-        mails = db.session.scalars(
-            sa.select(OutboxMail).where(OutboxMail.id.in_(list(ids))).order_by(OutboxMail.id)
-        ).all()
+    with read_only():  # the lease was committed: the read below starts afresh
         deferred = [mail for mail in mails if mail.render_data is not None]
         loaded = {load: load(deferred) for load in MAIL_KINDS.preloaders} if deferred else {}
         token = _BATCH.set(loaded)
@@ -346,35 +348,52 @@ class Transport:
             self.smtp = None
 
 
-def _claim(limit: int, ids: Iterable[int] | None) -> list[int]:
-    """Lease due mails to this worker (one UPDATE) so no other worker sends them meanwhile."""
-    now = utcnow()
+@lru_cache(maxsize=3)
+def _lease_statement(choice: str) -> sa.Select[tuple[OutboxMail]]:
+    """Build (once) the UPDATE that leases due mails and returns them: "any" due mails, only
+    the "given" ids, or the given ids "first" and other due mails after them."""
     due = (
-        sa.select(OutboxMail.id)
-        .where(
-            OutboxMail.status == MailStatus.PENDING,
-            OutboxMail.next_attempt_at <= now,
-            OutboxMail.delivery_started_at.is_(None),
-        )
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-        .limit(limit)
+        _OUTBOX.c.status == MailStatus.PENDING,
+        _OUTBOX.c.next_attempt_at <= sa.bindparam("now"),
+        _OUTBOX.c.delivery_started_at.is_(None),
     )
+    order: list[Any] = [_OUTBOX.c.next_attempt_at, _OUTBOX.c.id]
+    chosen = sa.select(_OUTBOX.c.id).where(*due)
+    given = _OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True))
+    if choice == "given":
+        chosen = chosen.where(given)
+    elif choice == "first":  # campaign mails keep the pace the sweep sets for them
+        chosen = chosen.where(sa.or_(given, _OUTBOX.c.campaign_id.is_(None)))
+        order.insert(0, sa.case((given, 0), else_=1))
+    chosen = chosen.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer))
+    lease = (
+        sa.update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(chosen.scalar_subquery()), *due)
+        .values(next_attempt_at=sa.bindparam("lease_until"))
+        .returning(*_OUTBOX.c)
+    )
+    return sa.select(OutboxMail).from_statement(lease)
+
+
+def _claim(limit: int, ids: Iterable[int] | None, others: bool = False) -> list[OutboxMail]:
+    """Lease due mails to this worker (one UPDATE) so no other worker sends them meanwhile.
+
+    With ids, only those; with others as well, the round fills up to limit with other due mails.
+    Returns the leased mails as they are now, in id order.
+    """
+    now = utcnow()
+    params: dict[str, Any] = {"now": now, "lease_until": now + CLAIM_LEASE, "limit": limit}
     if ids is not None:
-        due = due.where(OutboxMail.id.in_(list(ids)))
-    claimed = db.session.scalars(
-        sa.update(OutboxMail)
-        .where(
-            OutboxMail.id.in_(due.scalar_subquery()),
-            OutboxMail.status == MailStatus.PENDING,
-            OutboxMail.next_attempt_at <= now,
-            OutboxMail.delivery_started_at.is_(None),
-        )
-        .values(next_attempt_at=now + CLAIM_LEASE)
-        .returning(OutboxMail.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return sorted(claimed)
+        params["ids"] = list(ids)
+    choice = "any" if ids is None else "first" if others else "given"
+    claimed = db.session.scalars(_lease_statement(choice), params).all()
+    session = db.session()
+    session.expire_on_commit = False  # they are read while rendering, not loaded again
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return sorted(claimed, key=lambda mail: mail.id)
 
 
 def deliver(
@@ -388,6 +407,19 @@ def deliver(
     if ids is None:
         give_up_interrupted()
     return _send_claimed(config, _outgoing(_claim(limit, ids)))
+
+
+def deliver_with_due(
+    config: Mapping[str, Any], ids: Iterable[int], limit: int = ROUND_SIZE
+) -> dict[str, int]:
+    """Send the given mails and, in the same round, other mails already due (up to limit).
+
+    A burst of commits, each asking for its own mail, becomes a few rounds: a task whose mails
+    an earlier round already took finds nothing to lease and ends. Campaign mails go only when
+    given: the sweep first moves those an outage left behind to new slots, keeping the pace.
+    """
+    ids = list(ids)
+    return _send_claimed(config, _outgoing(_claim(max(limit, len(ids)), ids, others=True)))
 
 
 def retry_delay(config: Mapping[str, Any], attempts: int) -> timedelta:
@@ -460,19 +492,9 @@ def _record(outcome: dict[str, Any], next_id: int | None, mark: dict[str, Any]) 
     """Write one mail's outcome and the next mail's mark in one short transaction."""
     if outcome:
         mail_id = outcome.pop("id")
-        db.session.execute(
-            sa.update(OutboxMail)
-            .where(OutboxMail.id == mail_id)
-            .values(**outcome)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_SET_BY_ID, {**outcome, "mail_id": mail_id})
     if next_id is not None:
-        db.session.execute(
-            sa.update(OutboxMail)
-            .where(OutboxMail.id == next_id)
-            .values(**mark)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_SET_BY_ID, {**mark, "mail_id": next_id})
     db.session.commit()
 
 
