@@ -282,6 +282,25 @@ def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
 
 
 @pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_mail_whose_lease_ran_out_is_left_to_the_worker_that_took_it(
+    ctx: Flask, smtp_server: SmtpServer
+) -> None:
+    ctx.config.update(smtp_server.config())
+    mail = queue_mail("z@example.org", "Einmal", "Nur einmal")
+    db.session.commit()
+    # A worker leases the mail and stalls (a slow server) until the lease has run out …
+    stalled = outbox._outgoing(outbox._claim(10, None))
+    mail.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    # … so another worker takes it and sends it; the first one then leaves it alone.
+    assert outbox.deliver(ctx.config) == {"sent": 1, "retry": 0, "failed": 0}
+    assert outbox._send_claimed(ctx.config, stalled) == {"sent": 0, "retry": 0, "failed": 0}
+    assert len(smtp_server.wait_for(2, timeout=0.5)) == 1
+    db.session.expire_all()
+    assert mail.status == MailStatus.SENT and mail.attempts == 1
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
 def test_delivered_mail_is_not_sent_twice(ctx: Flask, smtp_server: SmtpServer) -> None:
     ctx.config.update(smtp_server.config())
     queue_mail("z@example.org", "Einmal", "Nur einmal")

@@ -41,6 +41,13 @@ log = logging.getLogger(__name__)
 _OUTBOX = OutboxMail.__table__
 # Set the columns named by the parameters of one mail (mail_id).
 _SET_BY_ID = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("mail_id"))
+# Mark a mail as being handed to the server, if this worker's lease on it still holds.
+_MARK = sa.update(_OUTBOX).where(
+    _OUTBOX.c.id == sa.bindparam("mail_id"),
+    _OUTBOX.c.status == MailStatus.PENDING,
+    _OUTBOX.c.delivery_started_at.is_(None),
+    _OUTBOX.c.next_attempt_at == sa.bindparam("leased_until"),
+)
 
 
 class _WirePolicy(type(compat32)):
@@ -270,6 +277,7 @@ class Outgoing:
     message: bytes
     attempts: int
     rendered: bool  # the message was built in this round and must be stored
+    leased_until: datetime  # this worker's lease: the mail is its own until then
 
 
 def _outgoing(mails: Sequence[OutboxMail]) -> list[Outgoing]:
@@ -285,7 +293,16 @@ def _outgoing(mails: Sequence[OutboxMail]) -> list[Outgoing]:
             for mail in mails:
                 rendered = mail.render_data is not None
                 message = (_render(mail) or b"") if rendered else mail.message
-                outgoing.append(Outgoing(mail.id, mail.recipient, message, mail.attempts, rendered))
+                outgoing.append(
+                    Outgoing(
+                        mail.id,
+                        mail.recipient,
+                        message,
+                        mail.attempts,
+                        rendered,
+                        mail.next_attempt_at,  # the lease just taken
+                    )
+                )
         finally:
             _BATCH.reset(token)
         del loaded
@@ -434,6 +451,8 @@ def _send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> di
     Before a message goes to the server its row is marked (delivery_started_at) in the same
     commit that records the previous mail's outcome; after the server's answer the outcome is
     recorded. So a worker killed in between leaves a marked row, never an unmarked sent mail.
+    The mark only takes while this worker's lease holds: a mail whose lease ran out before its
+    turn (a slow server) may have been taken by another worker, and is left to it.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not outgoing:
@@ -445,8 +464,11 @@ def _send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> di
             start = {"delivery_started_at": utcnow()}
             if item.rendered and item.message:  # keep what is sent, in case it has to wait
                 start |= {"message": item.message, "render_data": None}
-            _record(stored, item.id, start)
-            stored = _attempt(config, transport, item, counts)
+            if _record(stored, item, start):
+                stored = _attempt(config, transport, item, counts)
+            else:
+                stored = {}
+                log.warning("mail %s not sent here: its lease ran out before its turn", item.id)
     finally:
         transport.close()
         _record(stored, None, {})
@@ -488,14 +510,20 @@ def _attempt(
     return outcome
 
 
-def _record(outcome: dict[str, Any], next_id: int | None, mark: dict[str, Any]) -> None:
-    """Write one mail's outcome and the next mail's mark in one short transaction."""
+def _record(outcome: dict[str, Any], following: Outgoing | None, mark: dict[str, Any]) -> bool:
+    """Write one mail's outcome and the next mail's mark in one short transaction.
+
+    Returns whether the next mail was marked (its lease still held).
+    """
     if outcome:
         mail_id = outcome.pop("id")
         db.session.execute(_SET_BY_ID, {**outcome, "mail_id": mail_id})
-    if next_id is not None:
-        db.session.execute(_SET_BY_ID, {**mark, "mail_id": next_id})
+    marked = False
+    if following is not None:
+        parameters = {**mark, "mail_id": following.id, "leased_until": following.leased_until}
+        marked = db.session.execute(_MARK, parameters).rowcount == 1
     db.session.commit()
+    return marked
 
 
 def give_up_interrupted(now: datetime | None = None) -> int:
