@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from eventapp.extensions import db
+from eventapp.extensions import db, task_queue
 from eventapp.services.mail.outbox import queue_mail
 from tests.helpers.mailbox import delivered
 
@@ -29,3 +30,11 @@ def test_work_of_a_rolled_back_transaction_is_dropped(app: Flask) -> None:
         db.session.rollback()
         db.session.commit()
     assert delivered(app) == []
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "TASK_QUEUE_URL": ""}])
+def test_sqlite_queue_commits_without_waiting_for_the_disk(app: Flask) -> None:
+    """The file queue runs as the database does: WAL, synchronous=NORMAL (no fsync per task)."""
+    connection = task_queue.bound(app).huey.storage.conn
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert connection.execute("PRAGMA synchronous").fetchone() == (1,)
