@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds before the first new attempt at a mail the server refused; each further wait is
     # four times longer, up to an hour.
     "MAIL_RETRY_DELAY": 30,
+    # Milliseconds a mail task waits for the mails of commits close behind it, to send them all
+    # in one round (a burst of registrations then costs the worker far less); 0: at once.
+    "MAIL_ROUND_WAIT_MS": 1000,
     # Campaign mails (Rundmails) the worker sends per minute, across all hosts: a steady pace
     # the mail server and the recipients' providers accept.
     "MAIL_CAMPAIGN_MAILS_PER_MINUTE": 60,
@@ -104,6 +107,7 @@ INT_KEYS = {
     "MAIL_MAX_ATTEMPTS",
     "PRINT_PROCESSES",
     "MAIL_RETRY_DELAY",
+    "MAIL_ROUND_WAIT_MS",
     "MAIL_CAMPAIGN_MAILS_PER_MINUTE",
     "WORKER_THREADS",
     "PRINT_FILE_DAYS",

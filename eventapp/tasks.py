@@ -8,6 +8,7 @@ anything whose queued task was lost, so the database, not the queue, is the reco
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app
 from huey import crontab
@@ -22,12 +23,19 @@ log = logging.getLogger(__name__)
 def deliver_mail(ids: list[int]) -> None:
     """Render and send the given mails (those still due; a retry is queued for failures).
 
-    Other mails already due go along in the same round, so a burst of registrations is sent in
-    a few rounds; the tasks of the mails that went along find nothing left and end.
+    The task first waits MAIL_ROUND_WAIT_MS for the mails of commits close behind, then sends
+    them with its own and any other due ones in one round, so a burst of registrations is sent
+    in a few rounds; the tasks of the mails that went along find nothing left and end.
     """
     from eventapp.services.mail import outbox
 
-    outbox.deliver_with_due(current_app.config, ids)
+    config = current_app.config
+    if not outbox.still_due(ids):
+        return  # an earlier round sent them
+    wait = int(config["MAIL_ROUND_WAIT_MS"]) / 1000
+    if wait > 0 and not task_queue.bound().huey.immediate:
+        time.sleep(wait)
+    outbox.deliver_with_due(config, ids)
 
 
 @task_queue.task("flush_change_notices")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -250,7 +252,7 @@ def test_send_mail_goes_on_in_rounds_until_nothing_is_due(
     assert result.output.startswith("sent 7,") and "still pending 0" in result.output
 
 
-@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 0}])
 def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
     ctx: Flask, tmp_path
 ) -> None:
@@ -279,6 +281,28 @@ def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
         huey.execute(task)  # the others find their mails sent; the campaign's mail goes alone
     recipients = sorted(m["To"] for m in delivered(ctx))
     assert recipients == ["c@example.org"] + [f"p{n}@example.org" for n in range(3)]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 1500}]
+)
+def test_a_mail_task_waits_for_the_mails_of_commits_close_behind(ctx: Flask, tmp_path) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    huey = task_queue.bound().huey
+    queue_mail("erste@example.org", "Eins", "Text")
+    db.session.commit()
+    worker = threading.Thread(target=huey.execute, args=(huey.dequeue(),))
+    worker.start()  # the first mail's task waits …
+    time.sleep(0.3)
+    for n in range(2):  # … while two more commits come in
+        queue_mail(f"p{n}@example.org", "Dahinter", "Text")
+        db.session.commit()
+    assert delivered(ctx) == []
+    worker.join(timeout=10)
+    assert len(delivered(ctx)) == 3  # all in the first task's round
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)  # the later tasks find their mails sent
+    assert len(delivered(ctx)) == 3
 
 
 @pytest.mark.parametrize("app_config", QUEUED_ONLY)

@@ -426,6 +426,27 @@ def deliver(
     return _send_claimed(config, _outgoing(_claim(limit, ids)))
 
 
+# Whether some of the given mails wait to be leased.
+_DUE_AMONG = (
+    sa.select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _OUTBOX.c.status == MailStatus.PENDING,
+        _OUTBOX.c.next_attempt_at <= sa.bindparam("now"),
+        _OUTBOX.c.delivery_started_at.is_(None),
+    )
+    .limit(1)
+)
+
+
+def still_due(ids: Iterable[int]) -> bool:
+    """Tell whether any of these mails still waits to be sent (a read that takes no lock)."""
+    with read_only():
+        found = db.session.execute(_DUE_AMONG, {"ids": list(ids), "now": utcnow()}).first()
+        db.session.rollback()
+    return found is not None
+
+
 def deliver_with_due(
     config: Mapping[str, Any], ids: Iterable[int], limit: int = ROUND_SIZE
 ) -> dict[str, int]:
