@@ -441,9 +441,8 @@ _DUE_AMONG = (
 
 def still_due(ids: Iterable[int]) -> bool:
     """Tell whether any of these mails still waits to be sent (a read that takes no lock)."""
-    with read_only():
-        found = db.session.execute(_DUE_AMONG, {"ids": list(ids), "now": utcnow()}).first()
-        db.session.rollback()
+    with read_only(), db.engine.connect() as connection:
+        found = connection.execute(_DUE_AMONG, {"ids": list(ids), "now": utcnow()}).first()
     return found is not None
 
 
