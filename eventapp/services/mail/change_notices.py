@@ -28,7 +28,11 @@ from eventapp.models import (
     Room,
 )
 from eventapp.queueing import after_commit
-from eventapp.services.calendar.ical import MAIL_ATTACHMENT_TYPE, registration_ics
+from eventapp.services.calendar.ical import (
+    MAIL_ATTACHMENT_TYPE,
+    personal_activities_of,
+    registration_ics,
+)
 from eventapp.timezones import format_local, utcnow
 
 MAIL_KIND = "activity_changed"
@@ -213,7 +217,9 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) ->
     # People who now hold another activity at the same time are told which one.
     clashes = clashing_activities(activity)
     sent = 0
-    for registration in recipients(activity):
+    people = recipients(activity)
+    plans = personal_activities_of(people)  # every calendar in one query
+    for registration in people:
         with force_locale(registration.language or "de"), urls.from_public_base():
             lines = change_lines(notice, activity, parts)
             if activity.cancelled and "cancelled" in parts:
@@ -229,7 +235,7 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) ->
                 activity_url=urls.activity_url(activity),
                 clashes=clashes.get(registration.id, []),
             )
-            calendar = registration_ics(registration)
+            calendar = registration_ics(registration, plans[registration.id])
         queue_mail(
             registration.email,
             subject,
