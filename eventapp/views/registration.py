@@ -31,7 +31,7 @@ from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLink
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
-from eventapp.services.programme.published import event_stamp
+from eventapp.services.programme.published import published_event_stamp
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration.data_copy import data_copy
 from eventapp.services.registration.links import calendar_token_shown
@@ -112,11 +112,12 @@ def network_names() -> list[str]:
     return list(db.session.scalars(sa.select(Network.name).order_by(Network.name)))
 
 
+_NETWORKS_STAMP = sa.select(sa.func.count(Network.id), sa.func.max(Network.id))
+
+
 def networks_stamp() -> tuple[int, int | None]:
     """Return what changes when the list of networks changes (they are only ever added)."""
-    count, last = db.session.execute(
-        sa.select(sa.func.count(Network.id), sa.func.max(Network.id))
-    ).one()
+    count, last = db.session.execute(_NETWORKS_STAMP).one()
     return count, last
 
 
@@ -166,26 +167,33 @@ def render_form(
     )
 
 
-def form_page(event: Event, wanted: int | None) -> str:
-    """Render the empty form from its copy kept per programme version, seats filled in now."""
-    seats = enrollable_seats(event)
+def form_page(slug: str, wanted: int | None) -> str:
+    """Render the empty form from its copy kept per programme version, seats filled in now.
+
+    The event itself is loaded only when the form has to be rendered anew.
+    """
+    stamp = published_event_stamp(slug)
+    if stamp is None:
+        abort(404)
+    seats = enrollable_seats(stamp.event_id)
     key = (
         "registration-form",
-        event_stamp(event),
+        stamp.values,
         tuple(activity_id for activity_id, _capacity, _taken in seats),
         networks_stamp(),
-        service.registration_window_state(event),
+        service.registration_window_state(stamp),
         str(get_locale()),
         session.get("lang"),
         wanted,
     )
 
     def render() -> str:
+        event = published_event_or_404(slug)
         form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
         chosen = {wanted} if wanted is not None else set()
         return str(render_form(event, form, chosen=chosen, seat_mark=seat_mark)[0])
 
-    return fill_seats(page_cache.page(key, render), event, seats)
+    return fill_seats(page_cache.page(key, render), stamp.is_full, seats)
 
 
 @bp.route("/<slug>/anmeldung", methods=["GET", "POST"])
@@ -193,8 +201,7 @@ def form_page(event: Event, wanted: int | None) -> str:
 def register(slug: str) -> ResponseReturnValue:
     """Show the registration form and register a person."""
     if request.method == "GET":
-        event = published_event_or_404(slug)
-        return form_page(event, whole_number(request.args.get("waehlen")))
+        return form_page(slug, whole_number(request.args.get("waehlen")))
     # Everything that only reads runs before the write unit, so the write lock
     # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts.
     with read_only():
@@ -279,13 +286,17 @@ def confirmation(slug: str) -> ResponseReturnValue:
     The page is the same whether the address was new or already registered, so it shows
     nothing of the registration: its status, choices and private link are in the mail.
     """
-    event = published_event_or_404(slug)
+    stamp = published_event_stamp(slug)
+    if stamp is None:
+        abort(404)
     stored = session.get(SESSION_KEY) or {}
-    if stored.get("event") != event.slug:
-        return redirect(url_for("registration.register", slug=event.slug))
+    if stored.get("event") != slug:
+        return redirect(url_for("registration.register", slug=slug))
     return page_cache.page(
-        ("registration-confirmation", event_stamp(event), str(get_locale())),
-        lambda: render_template("registration/confirmation.html", event=event),
+        ("registration-confirmation", stamp.values, str(get_locale())),
+        lambda: render_template(
+            "registration/confirmation.html", event=published_event_or_404(slug)
+        ),
     )
 
 

@@ -14,8 +14,8 @@ from flask_babel import ngettext
 from markupsafe import escape
 
 from eventapp.extensions import db
-from eventapp.models import Activity, Event
-from eventapp.services.programme.published import enrollable_activities_query
+from eventapp.models import Activity
+from eventapp.services.programme.published import enrollable_activities_of_event_query
 
 MARK = re.compile(r"\x00seats:(\d+)\x00")
 FULL = re.compile(r"\x00full:1\x00(.*?)\x00full:0\x00", re.DOTALL)
@@ -31,13 +31,17 @@ def seat_mark(name: int | str, opening: bool | None = None) -> str:
     return f"\x00full:{int(opening)}\x00"
 
 
-def enrollable_seats(event: Event) -> list[tuple[int, int | None, int]]:
+# Built once: the seat counters of the activities the form offers, the event's id at execution.
+_SEATS = (
+    enrollable_activities_of_event_query()
+    .with_only_columns(Activity.id, Activity.capacity, Activity.seats_taken)
+    .order_by(Activity.id)
+)
+
+
+def enrollable_seats(event_id: int) -> list[tuple[int, int | None, int]]:
     """Return (id, capacity, seats taken) of the activities the form offers, in id order."""
-    rows = db.session.execute(
-        enrollable_activities_query(event)
-        .with_only_columns(Activity.id, Activity.capacity, Activity.seats_taken)
-        .order_by(Activity.id)
-    )
+    rows = db.session.execute(_SEATS, {"event_id": event_id})
     return [(row.id, row.capacity, row.seats_taken) for row in rows]
 
 
@@ -51,10 +55,10 @@ def seats_text(capacity: int | None, taken: int) -> str:
     return str(escape(ngettext("noch %(num)d Platz frei", "noch %(num)d Plätze frei", left)))
 
 
-def fill_seats(body: str, event: Event, seats: list[tuple[int, int | None, int]]) -> str:
+def fill_seats(body: str, event_is_full: bool, seats: list[tuple[int, int | None, int]]) -> str:
     """Put the current seat texts and the full-event box (when full) into a marked page."""
     texts = {
         str(activity_id): seats_text(capacity, taken) for activity_id, capacity, taken in seats
     }
     body = MARK.sub(lambda match: texts.get(match.group(1), ""), body)
-    return FULL.sub(lambda match: match.group(1) if event.is_full else "", body)
+    return FULL.sub(lambda match: match.group(1) if event_is_full else "", body)

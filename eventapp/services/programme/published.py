@@ -58,7 +58,16 @@ def _published(of_events: sa.ColumnElement[bool]) -> sa.Select[tuple[Activity]]:
 
 def enrollable_activities_query(event: Event) -> sa.Select[tuple[Activity]]:
     """Select the published activities people take a seat in when registering (not cancelled)."""
-    return published_activities_query(event).where(Activity.requires_enrolment, ~Activity.cancelled)
+    return _enrollable(Activity.event_id == event.id)
+
+
+def enrollable_activities_of_event_query() -> sa.Select[tuple[Activity]]:
+    """Select the same with the event id given at execution ("event_id"), to build once."""
+    return _enrollable(Activity.event_id == sa.bindparam("event_id"))
+
+
+def _enrollable(of_event: sa.ColumnElement[bool]) -> sa.Select[tuple[Activity]]:
+    return _published(of_event).where(Activity.requires_enrolment, ~Activity.cancelled)
 
 
 def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
@@ -80,16 +89,40 @@ def published_activity(event: Event, activity_id: int) -> Activity | None:
     )
 
 
-def event_stamp(event: Event) -> tuple[object, ...]:
-    """Return the event's own values, its seat counter and change time left out.
+@dataclass(frozen=True)
+class EventStamp:
+    """A published event's own values as the registration pages need them, read by slug.
 
-    With the programme stamp (moved by every edit of activities, rooms and people) it names
-    what the event's public pages show, and it catches a change of the event made anywhere.
+    values leaves the seat counter and change time out (they move with every registration);
+    with the programme stamp column among them, any edit of the event or its programme moves it.
     """
-    return tuple(
-        getattr(event, column.key)
-        for column in Event.__table__.columns
-        if column.key not in {"seats_taken", "updated_at"}
+
+    event_id: int
+    values: tuple[object, ...]
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    is_full: bool
+
+
+_STAMPED = [c for c in Event.__table__.columns if c.key not in {"seats_taken", "updated_at"}]
+_EVENT_STAMP = sa.select(*_STAMPED, Event.__table__.c.seats_taken).where(
+    Event.__table__.c.slug == sa.bindparam("slug"), Event.__table__.c.published.is_(True)
+)
+
+
+def published_event_stamp(slug: str) -> EventStamp | None:
+    """Return the stamp of the published event with this slug, in one query (None: none)."""
+    row = db.session.execute(_EVENT_STAMP, {"slug": slug}).first()
+    if row is None:
+        return None
+    values = row._mapping
+    limit, taken = values["capacity"], values["seats_taken"]
+    return EventStamp(
+        values["id"],
+        tuple(row)[: len(_STAMPED)],
+        values["registration_opens_at"],
+        values["registration_closes_at"],
+        limit is not None and taken >= limit,
     )
 
 
