@@ -31,7 +31,6 @@ SETTINGS: list[tuple[str, int, tuple[str, ...]]] = [
     ("sync, 2 workers", 2, ()),
     ("sync, 3 workers", 3, ()),
     ("sync, 4 workers", 4, ()),
-    ("sync, 6 workers", 6, ()),
     ("gthread, 2 workers × 4 threads", 2, ("--worker-class", "gthread", "--threads", "4")),
 ]
 ROUNDS = int(os.environ.get("EVENTAPP_BENCH_GUNICORN_ROUNDS", "2"))
