@@ -253,29 +253,34 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
     return promoted
 
 
-# How many wait ahead of one enrolment (built once; see waitlist_position).
-_AHEAD_IN_ACTIVITY = sa.select(sa.func.count(Enrolment.id)).where(
-    Enrolment.activity_id == sa.bindparam("activity"),
-    Enrolment.status == EnrolmentStatus.WAITLISTED,
-    sa.or_(
-        Enrolment.queued_at < sa.bindparam("queued_at"),
-        sa.and_(
-            Enrolment.queued_at == sa.bindparam("queued_at"),
-            Enrolment.id < sa.bindparam("enrolment"),
+def _ahead_in_line(
+    model: type[Enrolment] | type[Registration],
+    line: sa.ColumnElement[int],
+    line_key: str,
+    waiting: EnrolmentStatus | RegistrationStatus,
+    own_key: str,
+) -> sa.Select[tuple[int]]:
+    """Count who waits ahead in one line: queued earlier, or at the same moment with a lower id.
+
+    Built once; the line's id, the place's queue time and its own id come at execution.
+    """
+    return sa.select(sa.func.count(model.id)).where(
+        line == sa.bindparam(line_key),
+        model.status == waiting,
+        sa.or_(
+            model.queued_at < sa.bindparam("queued_at"),
+            sa.and_(model.queued_at == sa.bindparam("queued_at"), model.id < sa.bindparam(own_key)),
         ),
-    ),
+    )
+
+
+# How many wait ahead of one enrolment (see waitlist_position).
+_AHEAD_IN_ACTIVITY = _ahead_in_line(
+    Enrolment, Enrolment.activity_id, "activity", EnrolmentStatus.WAITLISTED, "enrolment"
 )
 # How many wait ahead of one registration on its event's list (see event_waitlist_position).
-_AHEAD_FOR_EVENT = sa.select(sa.func.count(Registration.id)).where(
-    Registration.event_id == sa.bindparam("event"),
-    Registration.status == RegistrationStatus.WAITLISTED,
-    sa.or_(
-        Registration.queued_at < sa.bindparam("queued_at"),
-        sa.and_(
-            Registration.queued_at == sa.bindparam("queued_at"),
-            Registration.id < sa.bindparam("registration"),
-        ),
-    ),
+_AHEAD_FOR_EVENT = _ahead_in_line(
+    Registration, Registration.event_id, "event", RegistrationStatus.WAITLISTED, "registration"
 )
 
 
