@@ -11,20 +11,20 @@ the order reversed in the second round, so a machine that gets busier favours no
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.bench_pages import Reading, reading_round
+from bench.bench_pages import summarise as summarise_readings
 from bench.beside_floor import (
     REGISTRATIONS,
     Round,
     database_for,
     databases,
     eventapp_round,
-    percentile,
 )
+from bench.beside_floor import summarise as summarise_bursts
 
 # (label, workers, more gunicorn arguments)
 SETTINGS: list[tuple[str, int, tuple[str, ...]]] = [
@@ -63,21 +63,18 @@ def run() -> list[dict[str, Any]]:
 
 
 def _row(bursts: list[Round], readings: list[Reading]) -> dict[str, Any]:
-    """Pool one setting's rounds into the figures that choose between settings."""
-    sequences = [s for r in bursts for s in r.sequences]
-    seconds = sorted(s.seconds for s in sequences if s.ok) or [0.0]
-    count = len(sequences)
-    pages = sorted(s for r in readings for s in r.seconds) or [0.0]
-    page_count = sum(len(r.seconds) + r.failures for r in readings)
+    """Pool one setting's rounds as the registrations and pages benchmarks pool theirs."""
+    burst = summarise_bursts(bursts)
+    reading = summarise_readings(readings)
     return {
-        "registrations/s": count / sum(r.elapsed for r in bursts),
-        "reg p95 ms": percentile(seconds, 0.95) * 1000,
-        "reg p50 ms": statistics.median(seconds) * 1000,
-        "web cpu ms/reg": sum(r.web_cpu for r in bursts) * 1000 / count,
-        "pages/s": page_count / sum(r.elapsed for r in readings),
-        "page p95 ms": percentile(pages, 0.95) * 1000,
-        "errors": sum(1 for s in sequences if not s.ok) + sum(r.failures for r in readings),
-        "registrations": count,
+        "registrations/s": burst["registrations/s"],
+        "reg p95 ms": burst["p95 ms"],
+        "reg p50 ms": burst["p50 ms"],
+        "web cpu ms/reg": burst["web cpu ms/reg"],
+        "pages/s": reading["pages/s"],
+        "page p95 ms": reading["p95 ms"],
+        "errors": burst["errors"] + reading["errors"],
+        "registrations": burst["registrations"],
         "expected": REGISTRATIONS * len(bursts),
         "load": os.getloadavg()[0],
     }
