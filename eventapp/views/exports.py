@@ -16,7 +16,7 @@ from eventapp.models import Activity, Event, OrganiserRole
 from eventapp.services.calendar import frab as schedule_export
 from eventapp.services.calendar import ical
 from eventapp.services.mail import change_notices
-from eventapp.services.programme.published import feed_stamp
+from eventapp.services.programme.published import published_event_stamp
 from eventapp.views.auth import role_required
 from eventapp.views.lookups import published_event_or_404
 
@@ -72,12 +72,12 @@ def conditional(
 @bp.route("/<slug>/programm.ics")
 def programme_feed(slug: str) -> ResponseReturnValue:
     """Send the published programme as an iCal feed (?pausen=0 leaves the breaks out)."""
-    stamp = feed_stamp(slug)
+    stamp = published_event_stamp(slug)
     if stamp is None:
         abort(404)
     include_breaks = request.args.get("pausen", "1") not in {"0", "nein", "no", "false"}
     lang = feed_language()
-    version = ical.feed_version(stamp, f"ics:{include_breaks}:{lang}")
+    version = ical.feed_version(stamp.feed, f"ics:{include_breaks}:{lang}")
     return conditional(
         version,
         lambda: ical.programme_ics(published_event_or_404(slug), include_breaks, lang),

@@ -13,9 +13,9 @@ from eventapp import page_cache
 from eventapp.extensions import db
 from eventapp.models import ActivityKind, Event, Room
 from eventapp.services.programme.published import (
-    public_stamp,
     published_activities,
     published_activity,
+    published_event_stamp,
     published_events,
 )
 from eventapp.services.programme.scheduling import programme_days
@@ -42,10 +42,10 @@ def index() -> ResponseReturnValue:
 @bp.route("/<slug>/")
 def event_page(slug: str) -> ResponseReturnValue:
     """Show an event's published programme by time and room."""
-    stamp = public_stamp(slug)
+    stamp = published_event_stamp(slug)
     if stamp is None:
         abort(404)
-    key = ("event-page", stamp.values, window_state(stamp), str(get_locale()))
+    key = ("event-page", stamp.pages, window_state(stamp), str(get_locale()))
     return page_cache.conditional_page(key, lambda: render_event_page(published_event_or_404(slug)))
 
 
@@ -69,10 +69,10 @@ def render_event_page(event: Event) -> str:
 @bp.route("/<slug>/programm/<id:activity_id>")
 def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     """Show one published activity with its time, room, people and free seats."""
-    stamp = public_stamp(slug)
+    stamp = published_event_stamp(slug)
     if stamp is None:
         abort(404)
-    key = ("activity-page", activity_id, stamp.values, window_state(stamp), str(get_locale()))
+    key = ("activity-page", activity_id, stamp.pages, window_state(stamp), str(get_locale()))
 
     def render() -> str:
         event = published_event_or_404(slug)

@@ -178,7 +178,7 @@ def form_page(slug: str, wanted: int | None) -> str:
     seats = enrollable_seats(stamp.event_id)
     key = (
         "registration-form",
-        stamp.values,
+        stamp.own,
         tuple(activity_id for activity_id, _capacity, _taken in seats),
         networks_stamp(),
         service.registration_window_state(stamp),
@@ -293,7 +293,7 @@ def confirmation(slug: str) -> ResponseReturnValue:
     if stored.get("event") != slug:
         return redirect(url_for("registration.register", slug=slug))
     return page_cache.page(
-        ("registration-confirmation", stamp.values, str(get_locale())),
+        ("registration-confirmation", stamp.own, str(get_locale())),
         lambda: render_template(
             "registration/confirmation.html", event=published_event_or_404(slug)
         ),

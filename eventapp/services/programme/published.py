@@ -90,86 +90,8 @@ def published_activity(event: Event, activity_id: int) -> Activity | None:
 
 
 @dataclass(frozen=True)
-class EventStamp:
-    """A published event's own values as the registration pages need them, read by slug.
-
-    values leaves the seat counter and change time out (they move with every registration);
-    with the programme stamp column among them, any edit of the event or its programme moves it.
-    """
-
-    event_id: int
-    values: tuple[object, ...]
-    registration_opens_at: datetime | None
-    registration_closes_at: datetime | None
-    is_full: bool
-
-
-_STAMPED = [c for c in Event.__table__.columns if c.key not in {"seats_taken", "updated_at"}]
-_EVENT_STAMP = sa.select(*_STAMPED, Event.__table__.c.seats_taken).where(
-    Event.__table__.c.slug == sa.bindparam("slug"), Event.__table__.c.published.is_(True)
-)
-
-
-def published_event_stamp(slug: str) -> EventStamp | None:
-    """Return the stamp of the published event with this slug, in one query (None: none)."""
-    row = db.session.execute(_EVENT_STAMP, {"slug": slug}).first()
-    if row is None:
-        return None
-    values = row._mapping
-    limit, taken = values["capacity"], values["seats_taken"]
-    return EventStamp(
-        values["id"],
-        tuple(row)[: len(_STAMPED)],
-        values["registration_opens_at"],
-        values["registration_closes_at"],
-        limit is not None and taken >= limit,
-    )
-
-
-@dataclass(frozen=True)
-class PublicStamp:
-    """What a published event's public pages show depends on, read in one query by slug.
-
-    values moves whenever those pages may change: every edit of the event, every programme
-    edit (an activity's change time or the number of activities), every seat taken or freed
-    (the event's and the activities' counters).
-    """
-
-    values: tuple[object, ...]
-    registration_opens_at: datetime | None
-    registration_closes_at: datetime | None
-
-
-_EVENT = Event.__table__
-_ACTIVITY = Activity.__table__
-# Built once: the event's own columns (its change time left out) and its activities' totals.
-_PUBLIC_STAMP = (
-    sa.select(
-        *(column for column in _EVENT.columns if column.key != "updated_at"),
-        sa.func.count(_ACTIVITY.c.id),
-        sa.func.max(_ACTIVITY.c.updated_at),
-        sa.func.coalesce(sa.func.sum(_ACTIVITY.c.seats_taken), 0),
-    )
-    .select_from(_EVENT.outerjoin(_ACTIVITY, _ACTIVITY.c.event_id == _EVENT.c.id))
-    .where(_EVENT.c.slug == sa.bindparam("slug"), _EVENT.c.published.is_(True))
-    .group_by(_EVENT.c.id)
-)
-
-
-def public_stamp(slug: str) -> PublicStamp | None:
-    """Return the stamp of the published event with this slug (None: no such event)."""
-    row = db.session.execute(_PUBLIC_STAMP, {"slug": slug}).first()
-    if row is None:
-        return None
-    values = row._mapping
-    return PublicStamp(
-        tuple(row), values["registration_opens_at"], values["registration_closes_at"]
-    )
-
-
-@dataclass(frozen=True)
 class FeedStamp:
-    """What a published event's programme feeds depend on, read in one query by slug."""
+    """What a published event's programme feeds depend on: its change times, its activities'."""
 
     event_id: int
     programme_changed_at: datetime | None
@@ -178,27 +100,71 @@ class FeedStamp:
     activity_count: int
 
 
-# Built once: the event's change times and the totals of its published activities.
-_FEED_STAMP = (
+@dataclass(frozen=True)
+class EventStamp:
+    """What a published event's public pages and feeds depend on, read in one query by slug.
+
+    own: the event's values without its seat counter and change time (they move with every
+    registration); with the programme stamp column among them, any edit of the event or its
+    programme moves it. The registration form and confirmation pages are keyed on it.
+    """
+
+    event_id: int
+    own: tuple[object, ...]
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    is_full: bool
+    # Moved by every seat taken or freed and every edit of an activity (published or not).
+    seats_and_activities: tuple[object, ...]
+    feed: FeedStamp
+
+    @property
+    def pages(self) -> tuple[object, ...]:
+        """Return what the event and activity pages show depends on (seats included)."""
+        return (*self.own, *self.seats_and_activities)
+
+
+_EVENT = Event.__table__
+_ACTIVITY = Activity.__table__
+_OWN = [c for c in _EVENT.columns if c.key not in {"seats_taken", "updated_at"}]
+_SHOWN = _ACTIVITY.c.published.is_(True)
+# Built once: the event's row and its activities' totals, all of them and the published ones.
+_EVENT_STAMP = (
     sa.select(
-        _EVENT.c.id,
-        _EVENT.c.programme_changed_at,
+        *_OWN,
+        _EVENT.c.seats_taken,
         _EVENT.c.updated_at,
-        sa.func.max(_ACTIVITY.c.updated_at),
         sa.func.count(_ACTIVITY.c.id),
+        sa.func.max(_ACTIVITY.c.updated_at),
+        sa.func.coalesce(sa.func.sum(_ACTIVITY.c.seats_taken), 0),
+        sa.type_coerce(
+            sa.func.max(sa.case((_SHOWN, _ACTIVITY.c.updated_at))), _ACTIVITY.c.updated_at.type
+        ),
+        sa.func.coalesce(sa.func.sum(sa.case((_SHOWN, 1), else_=0)), 0),
     )
-    .select_from(
-        _EVENT.outerjoin(
-            _ACTIVITY,
-            sa.and_(_ACTIVITY.c.event_id == _EVENT.c.id, _ACTIVITY.c.published.is_(True)),
-        )
-    )
+    .select_from(_EVENT.outerjoin(_ACTIVITY, _ACTIVITY.c.event_id == _EVENT.c.id))
     .where(_EVENT.c.slug == sa.bindparam("slug"), _EVENT.c.published.is_(True))
     .group_by(_EVENT.c.id)
 )
 
 
-def feed_stamp(slug: str) -> FeedStamp | None:
-    """Return the feed stamp of the published event with this slug (None: no such event)."""
-    row = db.session.execute(_FEED_STAMP, {"slug": slug}).first()
-    return None if row is None else FeedStamp(*row)
+def published_event_stamp(slug: str) -> EventStamp | None:
+    """Return the stamp of the published event with this slug, in one query (None: none)."""
+    row = db.session.execute(_EVENT_STAMP, {"slug": slug}).first()
+    if row is None:
+        return None
+    own, rest = tuple(row[: len(_OWN)]), tuple(row[len(_OWN) :])
+    taken, updated_at, count, changed, seats, shown_changed, shown_count = rest
+    values = row._mapping
+    limit = values["capacity"]
+    return EventStamp(
+        values["id"],
+        own,
+        values["registration_opens_at"],
+        values["registration_closes_at"],
+        limit is not None and taken >= limit,
+        (taken, count, changed, seats),
+        FeedStamp(
+            values["id"], values["programme_changed_at"], updated_at, shown_changed, shown_count
+        ),
+    )

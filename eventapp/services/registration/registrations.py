@@ -25,7 +25,7 @@ from eventapp.models import (
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
-from eventapp.services.programme.published import PublicStamp, enrollable_activities_query
+from eventapp.services.programme.published import EventStamp, enrollable_activities_query
 from eventapp.services.registration import waitlist
 from eventapp.services.registration.links import keep_calendar_token
 from eventapp.services.registration.tokens import (
@@ -116,7 +116,7 @@ def time_slots(activities: Sequence[Activity]) -> list[list[Activity]]:
     return slots
 
 
-def registration_window_state(event: Event | PublicStamp, now: datetime | None = None) -> str:
+def registration_window_state(event: Event | EventStamp, now: datetime | None = None) -> str:
     """Return "open", "not_yet" or "closed" for the event's registration window."""
     now = now or utcnow()
     if event.registration_opens_at and now < event.registration_opens_at:
