@@ -118,6 +118,17 @@ def too_many(event: Event, selection: Selection) -> Response | None:
     return back_to_list(event)
 
 
+def people_to_change(event: Event) -> list[Registration] | Response:
+    """Return the chosen registrations for a cancellation or move, or the answer refusing it."""
+    selection = chosen(event)
+    if selection is None:
+        return back_to_list(event)
+    refused = too_many(event, selection)
+    if refused is not None:
+        return refused
+    return list_pages.registrations_by_ids(event, selection.ids)
+
+
 def _record(event: Event, action: str, count: int, detail: str = "") -> None:
     """Note a change to many registrations in the application log (who, what, how many)."""
     log.info(
@@ -214,13 +225,9 @@ def _cancel_page(
 def cancel(event_id: int) -> ResponseReturnValue:
     """Cancel the confirmed selection for the organisers; everyone gets the cancellation mail."""
     event = event_or_404(event_id)
-    selection = chosen(event)
-    if selection is None:
-        return back_to_list(event)
-    refused = too_many(event, selection)
-    if refused is not None:
-        return refused
-    people = list_pages.registrations_by_ids(event, selection.ids)
+    people = people_to_change(event)
+    if isinstance(people, Response):
+        return people
     form = OrganiserCancelForm()
     if not form.validate():
         return _cancel_page(event, people, form, 400)
@@ -270,13 +277,9 @@ def _workshop_page(
 def workshop(event_id: int) -> ResponseReturnValue:
     """Show who would get a seat in the chosen workshop; put them in once confirmed."""
     event = event_or_404(event_id)
-    selection = chosen(event)
-    if selection is None:
-        return back_to_list(event)
-    refused = too_many(event, selection)
-    if refused is not None:
-        return refused
-    people = list_pages.registrations_by_ids(event, selection.ids)
+    people = people_to_change(event)
+    if isinstance(people, Response):
+        return people
     activity_id = whole_number(request.form.get("workshop"))
     activity = next((a for a in bulk.workshop_choices(event) if a.id == activity_id), None)
     if activity is None:
