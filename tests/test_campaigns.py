@@ -290,10 +290,10 @@ def test_one_mail_per_person_and_campaign_is_a_constraint(app: Flask, day: Day) 
         campaign = campaigns.send(event, segment, draft, organiser, campaigns.new_send_key())
         db.session.commit()
         person = db.session.get(Registration, day.people["dorn"])
-        outbox.queue_for_rendering(
-            person.email, "x", {}, kind="campaign", registration=person, campaign_id=campaign.id
-        )
         with pytest.raises(IntegrityError):
+            outbox.queue_for_rendering(
+                person.email, "x", {}, kind="campaign", registration=person, campaign_id=campaign.id
+            )
             db.session.commit()
         db.session.rollback()
 

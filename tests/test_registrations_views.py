@@ -380,6 +380,28 @@ def test_manage_change_and_drop_and_cancel(
         assert all(e.status == EnrolmentStatus.CANCELLED for e in me.enrolments)
 
 
+def test_cancelled_address_registers_again_through_the_form(
+    client: FlaskClient, programme: dict, app: Flask
+) -> None:
+    old = registered(client, first=programme["first"])
+    assert client.post(old, data={"action": "cancel", "cancel-confirm": "y"}).status_code == 302
+    again = registered(client, third=programme["third"])
+    assert again != old and client.get(old).status_code == 404
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(Registration).where(Registration.email == "erika@example.org")
+        ).all()
+        assert len(rows) == 1 and rows[0].status == RegistrationStatus.CONFIRMED
+        held = {e.activity_id: e.status for e in rows[0].enrolments}
+    # The seat given back stays free; the new choice holds a seat.
+    assert held == {
+        programme["first"]: EnrolmentStatus.CANCELLED,
+        programme["third"]: EnrolmentStatus.CONFIRMED,
+    }
+    assert "Willkommenskultur" in client.get(again).get_data(as_text=True)
+    assert "Ihre Anmeldung" in mails_to(app, "erika@example.org")[-1]["Subject"]
+
+
 def test_manage_overlap_change_refused(client: FlaskClient, programme: dict) -> None:
     url = registered(client)
     data = {

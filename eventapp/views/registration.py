@@ -33,6 +33,7 @@ from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
 from eventapp.services.programme.published import published_event_stamp
 from eventapp.services.registration import registrations as service
+from eventapp.services.registration import signup
 from eventapp.services.registration.data_copy import data_copy
 from eventapp.services.registration.links import calendar_token_shown
 from eventapp.views.lookups import published_event_or_404
@@ -203,18 +204,21 @@ def register(slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         return form_page(slug, whole_number(request.args.get("waehlen")))
     # Everything that only reads runs before the write unit, so the write lock
-    # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts.
+    # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts. The event's
+    # stamp is all the registration reads of it; the form is shown again from the event.
     with read_only():
-        event = published_event_or_404(slug)
+        event = published_event_stamp(slug)
+        if event is None:
+            abort(404)
         form = prepare_form(RegistrationForm(), PUBLIC_ROLES)
         if service.registration_window_state(event) != "open":
-            return render_form(event, form, status=400)
+            return render_form(published_event_or_404(slug), form, status=400)
         chosen, choice_errors = read_choices(request.form)
         valid = form.validate()
         network_ok, network_id = resolve_network(form)
         if form.homepage.data:
             return render_form(
-                event,
+                published_event_or_404(slug),
                 form,
                 chosen=chosen,
                 extra_errors=[
@@ -226,18 +230,29 @@ def register(slug: str) -> ResponseReturnValue:
                 status=400,
             )
         if not valid or not network_ok or choice_errors:
-            return render_form(event, form, chosen=chosen, choice_errors=choice_errors, status=400)
+            return render_form(
+                published_event_or_404(slug),
+                form,
+                chosen=chosen,
+                choice_errors=choice_errors,
+                status=400,
+            )
         participant = participant_from(form, network_id)
         end_read_phase(db.session())
     email = participant.email
     try:
-        write_unit(lambda: service.register_or_send_link(event, participant, chosen))
-    except DatabaseBusy as busy:
-        # Another writer held the lock too long: show the form again, as it was sent.
-        with read_only():
-            return render_form(event, form, chosen=chosen, extra_errors=[busy.message], status=503)
+        write_unit(lambda: signup.register_or_send_link(event, participant, chosen))
     except DomainError as error:
-        return render_form(event, form, chosen=chosen, **error_target(form, error), status=400)
+        # DatabaseBusy: another writer held the lock too long. Either way nothing was stored:
+        # the form comes again, as it was sent.
+        with read_only():
+            return render_form(
+                published_event_or_404(slug),
+                form,
+                chosen=chosen,
+                **error_target(form, error),
+                status=503 if isinstance(error, DatabaseBusy) else 400,
+            )
     except IntegrityError:
         # The same address registered at the very same moment in another request: it is
         # registered now, so it gets its link, and the answer is the one every address gets.

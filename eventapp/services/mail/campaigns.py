@@ -124,8 +124,11 @@ def preview(draft: Draft, registration: Registration) -> tuple[str, str]:
     )
 
 
-def queue_test_mail(draft: Draft, sample: Registration, organiser: Organiser) -> OutboxMail:
-    """Queue the mail as the sample person would get it, to the organiser, marked as a test."""
+def queue_test_mail(draft: Draft, sample: Registration, organiser: Organiser) -> int:
+    """Queue the mail as the sample person would get it, to the organiser, marked as a test.
+
+    Returns the queued mail's id.
+    """
     campaign_text.ensure_valid(draft.subject, draft.body)
     subject = _(
         "[Testmail] %(subject)s", subject=fill_subject(draft.subject, sample, draft.language)

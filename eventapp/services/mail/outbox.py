@@ -182,20 +182,52 @@ def queue_for_rendering(
     *,
     kind: str,
     registration: Registration | None = None,
+    registration_id: int | None = None,
     campaign_id: int | None = None,
     not_before: datetime | None = None,
-) -> OutboxMail:
+) -> int:
     """Write a mail to the outbox now; the worker renders its text before sending it.
 
     The row is part of the business transaction, so the mail is never lost; the renderer
-    registered for its kind builds the message from render_data (and the registration, if any).
-    A campaign's mails carry its id and the moment their turn comes (the throttle's slot).
+    registered for its kind builds the message from render_data (and the registration, given
+    as a row or by its id, if any). A campaign's mails carry its id and the moment their turn
+    comes (the throttle's slot). Written with one INSERT at once (not at the next flush), as
+    the web requests that queue mail are many; returns the mail's id.
     """
-    mail = _add(recipient, subject, b"", render_data, kind, registration, None)
-    mail.campaign_id = campaign_id
+    values = _row(recipient, subject, b"", render_data, kind)
+    values["registration_id"] = registration.id if registration is not None else registration_id
+    values["campaign_id"] = campaign_id
     if not_before is not None:
-        mail.next_attempt_at = not_before
-    return mail
+        values["next_attempt_at"] = not_before
+    mail_id = int(db.session.execute(_INSERT, values).inserted_primary_key[0])
+    after_commit("deliver_mail", mail_id)
+    return mail_id
+
+
+# One outbox row with every column given (a statement compiled once for all of them).
+_INSERT = sa.insert(_OUTBOX)
+
+
+def _row(
+    recipient: str, subject: str, message: bytes, render_data: dict[str, Any] | None, kind: str
+) -> dict[str, Any]:
+    """Return the columns of a new outbox row, due now."""
+    now = utcnow()
+    return {
+        "recipient": recipient,
+        "subject": subject[:300],
+        "message": message,
+        "render_data": render_data,
+        "kind": kind,
+        "status": MailStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "sent_at": None,
+        "delivery_started_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _add(
@@ -209,16 +241,9 @@ def _add(
 ) -> OutboxMail:
     """Add one outbox row and have the worker deliver it once the transaction is committed."""
     mail = OutboxMail(
-        recipient=recipient,
-        subject=subject[:300],
-        message=message,
-        render_data=render_data,
-        kind=kind,
+        **_row(recipient, subject, message, render_data, kind),
         registration_id=registration.id if registration is not None else None,
         activity_id=activity.id if activity is not None else None,
-        status=MailStatus.PENDING,
-        attempts=0,
-        next_attempt_at=utcnow(),
     )
     db.session.add(mail)  # inserted with the next flush or the commit
     after_commit("deliver_mail", mail)

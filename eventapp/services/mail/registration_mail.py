@@ -16,7 +16,14 @@ from sqlalchemy.orm import joinedload
 
 from eventapp import urls
 from eventapp.extensions import db
-from eventapp.models import Activity, Enrolment, EnrolmentStatus, OutboxMail, Registration
+from eventapp.models import (
+    NO_EMAIL_DOMAIN,
+    Activity,
+    Enrolment,
+    EnrolmentStatus,
+    OutboxMail,
+    Registration,
+)
 from eventapp.services.calendar import ical
 from eventapp.services.mail import outbox
 from eventapp.services.registration.tokens import seal, unseal
@@ -79,10 +86,10 @@ def _text(registration: Registration, template: str, **context: Any) -> str:
         )
 
 
-def _subject(registration: Registration, subject: LazyString) -> str:
+def _subject(language: str, event_title: str, subject: LazyString) -> str:
     """Return the subject line in the person's language, with the event's title."""
-    with force_locale(registration.language or "de"):
-        return f"{subject} – {registration.event.title}"
+    with force_locale(language or "de"):
+        return f"{subject} – {event_title}"
 
 
 def _queue(
@@ -95,22 +102,56 @@ def _queue(
     manage_token: str | None = None,
     **extra: Any,
 ) -> None:
+    """Put a mail to the registered person in the outbox now (see queue_for_registration)."""
+    queue_for_registration(
+        Recipient(registration.id, registration.email, registration.language),
+        registration.event.title,
+        kind,
+        subject,
+        template,
+        with_calendar=with_calendar,
+        manage_token=manage_token,
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a registration's mail goes to: the registration, its address and its language."""
+
+    registration_id: int
+    email: str
+    language: str
+
+
+def queue_for_registration(
+    recipient: Recipient,
+    event_title: str,
+    kind: str,
+    subject: LazyString,
+    template: str,
+    *,
+    with_calendar: bool = False,
+    manage_token: str | None = None,
+    **extra: Any,
+) -> None:
     """Put a mail in the outbox now; the worker renders its text and calendar before sending.
 
     The private link's token travels sealed (encrypted with the app's secret key): the outbox
     never holds it in clear, and the sent mail's stored copy is emptied after delivery.
+    A walk-in who gave no address gets no mail.
     """
-    if not registration.has_email:  # a walk-in who gave no address
+    if recipient.email.endswith(NO_EMAIL_DOMAIN):
         return
     data = {"template": template, "with_calendar": with_calendar} | extra
     if manage_token:
         data["sealed_token"] = seal(manage_token, current_app.config["SECRET_KEY"])
     outbox.queue_for_rendering(
-        registration.email,
-        _subject(registration, subject),
+        recipient.email,
+        _subject(recipient.language, event_title, subject),
         data,
         kind=kind,
-        registration=registration,
+        registration_id=recipient.registration_id,
     )
 
 
@@ -201,15 +242,19 @@ def render_queued(queued: OutboxMail) -> bytes | None:
     )
 
 
+# Kind, subject and template of the confirmation of a new registration.
+_CONFIRMATION = ("registration", _l("Ihre Anmeldung"), "registration_confirmed")
+
+
 def confirmation(registration: Registration, manage_token: str) -> None:
     """Confirm a new registration with its private link and the personal calendar."""
-    _queue(
-        registration,
-        "registration",
-        _l("Ihre Anmeldung"),
-        "registration_confirmed",
-        with_calendar=True,
-        manage_token=manage_token,
+    _queue(registration, *_CONFIRMATION, with_calendar=True, manage_token=manage_token)
+
+
+def confirmation_to(recipient: Recipient, event_title: str, manage_token: str) -> None:
+    """The same for a registration written without loading it (the public form)."""
+    queue_for_registration(
+        recipient, event_title, *_CONFIRMATION, with_calendar=True, manage_token=manage_token
     )
 
 
@@ -287,8 +332,21 @@ def manage_link(
     registration: Registration, manage_token: str, *, registered_again: bool = False
 ) -> None:
     """Send a fresh private link to a registered address (asked for, or used to register again)."""
-    _queue(
-        registration,
+    manage_link_to(
+        Recipient(registration.id, registration.email, registration.language),
+        registration.event.title,
+        manage_token,
+        registered_again=registered_again,
+    )
+
+
+def manage_link_to(
+    recipient: Recipient, event_title: str, manage_token: str, *, registered_again: bool
+) -> None:
+    """The same for a registration known by its id, address and language."""
+    queue_for_registration(
+        recipient,
+        event_title,
         "manage_link",
         _l("Sie sind bereits angemeldet") if registered_again else _l("Ihr Link zur Anmeldung"),
         "manage_link",

@@ -111,12 +111,20 @@ class EventStamp:
 
     event_id: int
     own: tuple[object, ...]
+    title: str
+    capacity: int | None
+    per_network_limit: int | None
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
     is_full: bool
     # Moved by every seat taken or freed and every edit of an activity (published or not).
     seats_and_activities: tuple[object, ...]
     feed: FeedStamp
+
+    @property
+    def id(self) -> int:
+        """Return the event's id (the stamp stands in for the event where its values suffice)."""
+        return self.event_id
 
     @property
     def pages(self) -> tuple[object, ...]:
@@ -160,6 +168,9 @@ def published_event_stamp(slug: str) -> EventStamp | None:
     return EventStamp(
         values["id"],
         own,
+        values["title"],
+        limit,
+        values["per_network_limit"],
         values["registration_opens_at"],
         values["registration_closes_at"],
         limit is not None and taken >= limit,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -97,7 +98,7 @@ def enrollable_activities(event: Event) -> list[Activity]:
     )
 
 
-def overlaps(first: Activity, second: Activity) -> bool:
+def overlaps(first: Offered, second: Offered) -> bool:
     """Tell whether two activities share any time."""
     return first.starts_at < second.ends_at and second.starts_at < first.ends_at
 
@@ -151,7 +152,7 @@ def find_by_email(event: Event, email: str) -> Registration | None:
     )
 
 
-def network_confirmed_count(event: Event, network_id: int) -> int:
+def network_confirmed_count(event: Event | EventStamp, network_id: int) -> int:
     """Count the confirmed registrations of one network for the event."""
     return int(
         db.session.scalar(
@@ -185,6 +186,25 @@ def chosen_activities(
             enrollable_activities_query(event).where(Activity.id.in_(wanted))
         )
     }
+    return checked_choice(offered, wanted, kept)
+
+
+class Offered(Protocol):
+    """What the choice check reads of an activity (a loaded one or a plain row)."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+OfferedT = TypeVar("OfferedT", bound=Offered)
+
+
+def checked_choice(
+    offered: Mapping[int, OfferedT], wanted: Sequence[int], kept: Collection[int] = ()
+) -> list[OfferedT]:
+    """Return the wanted activities among those offered, refusing unknown and clashing ones."""
     unknown = [i for i in wanted if i not in offered]
     if unknown:
         raise DomainError(
@@ -210,7 +230,9 @@ def chosen_activities(
     return chosen
 
 
-def check_network_limit(event: Event, network_id: int | None, exclude: Registration | None) -> None:
+def check_network_limit(
+    event: Event | EventStamp, network_id: int | None, exclude: Registration | None
+) -> None:
     """Refuse a further confirmed delegate beyond the event's per-network limit."""
     if network_id is None or event.per_network_limit is None:
         return
@@ -260,7 +282,7 @@ def register(
     email = person.email.strip().lower()
     registration = find_by_email(event, email)
     # Checked before the address is refused: the public form then gives the same errors for a
-    # registered address as for a new one (see register_or_send_link).
+    # registered address as for a new one (see signup.register_or_send_link).
     if not by_organiser:
         check_network_limit(event, person.network_id, None)
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
@@ -277,14 +299,7 @@ def register(
     registration.added_by_organiser = by_organiser
     registration.cancelled_at = None
     registration.queued_at = now
-    registration.over_capacity = False
-    if seated:
-        registration.status = RegistrationStatus.CONFIRMED
-    elif by_organiser:
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.over_capacity = True
-    else:
-        registration.status = RegistrationStatus.WAITLISTED
+    registration.status, registration.over_capacity = day_status(seated, by_organiser)
     db.session.add(registration)
     db.session.flush()
     if notify:  # the mail is rendered after commit, from what the transaction stored
@@ -296,48 +311,47 @@ def register(
     return RegistrationResult(registration, manage_token, enrolments)
 
 
-def register_or_send_link(
-    event: Event, person: Participant, activity_ids: Iterable[int]
-) -> RegistrationResult | None:
-    """Register a new address; for one already registered, have the worker mail its link instead.
+def day_status(seated: bool, by_organiser: bool) -> tuple[RegistrationStatus, bool]:
+    """Return a new registration's status and whether it is confirmed beyond the day's limit.
 
-    The public form's answer must not tell whether an address is registered. Both cases pass
-    the same checks (window, choices, network limit) and raise the same errors. Both then write
-    in the same transaction: a new address its registration and confirmation mail, a registered
-    one a fresh link and the "you are already registered" mail (the worker renders and sends
-    either), so the two take about the same time. Nothing else of the second attempt is
-    stored. Returns None for a registered address.
+    Without a place for the day a person waits in line; an organiser's registration is
+    confirmed all the same, marked as over the limit.
     """
-    try:
-        return register(event, person, activity_ids)
-    except AlreadyRegistered as already:  # raised before anything was written
-        send_manage_link(already.registration, registered_again=True)
-        return None
+    if seated:
+        return RegistrationStatus.CONFIRMED, False
+    if by_organiser:
+        return RegistrationStatus.CONFIRMED, True
+    return RegistrationStatus.WAITLISTED, False
 
 
 def _apply_details(
     registration: Registration, person: Participant, email: str, now: datetime
 ) -> None:
     """Copy the person's details and consents onto the registration."""
-    registration.email = email
-    for name in (
-        "salutation",
-        "title",
-        "first_name",
-        "last_name",
-        "organisation",
-        "network_id",
-        "state",
-        "role",
-        "language",
-        "accessibility_needs",
-        "dietary_wishes",
-    ):
-        setattr(registration, name, getattr(person, name))
-    registration.privacy_consent_version = person.privacy_consent_version
-    registration.privacy_consent_at = now
-    registration.photo_consent = person.photo_consent
-    registration.photo_consent_at = now if person.photo_consent else None
+    for name, value in detail_values(person, email, now).items():
+        setattr(registration, name, value)
+
+
+def detail_values(person: Participant, email: str, now: datetime) -> dict[str, object]:
+    """Return the registration's columns for the person's details and consents, given now."""
+    return {
+        "email": email,
+        "salutation": person.salutation,
+        "title": person.title,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "organisation": person.organisation,
+        "network_id": person.network_id,
+        "state": person.state,
+        "role": person.role,
+        "language": person.language,
+        "accessibility_needs": person.accessibility_needs,
+        "dietary_wishes": person.dietary_wishes,
+        "privacy_consent_version": person.privacy_consent_version,
+        "privacy_consent_at": now,
+        "photo_consent": person.photo_consent,
+        "photo_consent_at": now if person.photo_consent else None,
+    }
 
 
 # What a badge shows of a registration: a change means the badge must be printed again.
@@ -546,19 +560,47 @@ def send_manage_link(registration: Registration, *, registered_again: bool = Fal
     registered_again: the address was used on the registration form a second time, and the
     mail says so instead of "you asked for your link".
     """
-    manage_token = new_token()
-    registration.token_hash = token_hash(manage_token)
-    db.session.execute(  # the new link replaces every earlier one, Rundmail links too
-        sa.delete(ManageLink)
-        .where(ManageLink.registration_id == registration.id)
-        .execution_options(synchronize_session=False)
+    renew_manage_link(
+        notices.Recipient(registration.id, registration.email, registration.language),
+        registration.event.title,
+        registration.calendar_token is None,
+        registered_again=registered_again,
     )
-    keep_calendar_token(registration)
-    db.session.flush()
-    notices.manage_link(registration, manage_token, registered_again=registered_again)
+    db.session.expire(registration, ["token_hash", "calendar_token", "calendar_token_hash"])
 
 
-def request_manage_link_later(event: Event, email: str, *, registered_again: bool = False) -> None:
+_REGISTRATION = Registration.__table__
+_SET_LINKS = _REGISTRATION.update().where(_REGISTRATION.c.id == sa.bindparam("registration_id"))
+_END_FURTHER_LINKS = sa.delete(ManageLink.__table__).where(
+    ManageLink.__table__.c.registration_id == sa.bindparam("registration_id")
+)
+
+
+def renew_manage_link(
+    recipient: notices.Recipient,
+    event_title: str,
+    needs_feed_token: bool,
+    *,
+    registered_again: bool = False,
+) -> None:
+    """Replace every manage link of a registration by a fresh one and mail it (see above).
+
+    A registration without a feed token of its own gets one now (see keep_calendar_token).
+    """
+    manage_token = new_token()
+    values = {"registration_id": recipient.registration_id, "token_hash": token_hash(manage_token)}
+    if needs_feed_token:
+        feed_token = new_token()
+        values |= {"calendar_token": feed_token, "calendar_token_hash": token_hash(feed_token)}
+    db.session.execute(_SET_LINKS, values)
+    # The new link replaces every earlier one, Rundmail links too.
+    db.session.execute(_END_FURTHER_LINKS, {"registration_id": recipient.registration_id})
+    notices.manage_link_to(recipient, event_title, manage_token, registered_again=registered_again)
+
+
+def request_manage_link_later(
+    event: Event | EventStamp, email: str, *, registered_again: bool = False
+) -> None:
     """Have the worker look the address up and send the link if it is registered.
 
     The request only queues the lookup, so it does the same work, and takes the same time,

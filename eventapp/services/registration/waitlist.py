@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -16,6 +17,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.services.programme.published import EventStamp
 from eventapp.timezones import utcnow
 
 # Called with each enrolment or registration that moved up from a waiting list (sends the mail).
@@ -72,7 +74,7 @@ def set_seat_limit(model: SeatCounter, row_id: int, capacity: int | None) -> boo
     return result.rowcount == 1
 
 
-def take_day_place(event: Event) -> bool:
+def take_day_place(event: Event | EventStamp) -> bool:
     """Take a place for the day; False when the event's overall limit is reached.
 
     With a limit, one conditional UPDATE raises the event's counter (its row lock queues the
@@ -89,7 +91,7 @@ def give_back_day_place(event: Event) -> None:
         release_seat(Event, event.id)
 
 
-def _day_is_limited(event: Event) -> bool:
+def _day_is_limited(event: Event | EventStamp) -> bool:
     """Tell whether the event has an overall limit (its places are then counted).
 
     Without one as loaded, the limit is read again as committed, under a shared lock on the
@@ -143,21 +145,26 @@ def enrol(
     enrolment = next((e for e in registration.enrolments if e.activity_id == activity.id), None)
     if enrolment is None:
         enrolment = Enrolment(registration=registration, activity=activity)
-    enrolment.queued_at = now
-    enrolment.cancelled_at = None
-    enrolment.over_capacity = False
-    if seated:
-        enrolment.status = EnrolmentStatus.CONFIRMED
-        enrolment.confirmed_at = now
-    elif over_capacity:
-        enrolment.status = EnrolmentStatus.CONFIRMED
-        enrolment.confirmed_at = now
-        enrolment.over_capacity = True
-    else:
-        enrolment.status = EnrolmentStatus.WAITLISTED
-        enrolment.confirmed_at = None
+    for name, value in seat_values(seated, over_capacity, now).items():
+        setattr(enrolment, name, value)
     db.session.add(enrolment)
     return enrolment
+
+
+def seat_values(seated: bool, over_capacity: bool, now: datetime) -> dict[str, object]:
+    """Return an enrolment's columns once its seat is claimed (seated) or not, given now.
+
+    Without a seat the person waits in line from now; an organiser's choice (over_capacity)
+    is confirmed all the same, marked as beyond the limit.
+    """
+    confirmed = seated or over_capacity
+    return {
+        "queued_at": now,
+        "cancelled_at": None,
+        "status": EnrolmentStatus.CONFIRMED if confirmed else EnrolmentStatus.WAITLISTED,
+        "confirmed_at": now if confirmed else None,
+        "over_capacity": over_capacity and not seated,
+    }
 
 
 def lock_activity(activity_id: int) -> None:
