@@ -199,7 +199,7 @@ def queue_for_rendering(
     values["campaign_id"] = campaign_id
     if not_before is not None:
         values["next_attempt_at"] = not_before
-    mail_id = int(db.session.execute(_INSERT, values).inserted_primary_key[0])
+    mail_id = int(db.session.connection().execute(_INSERT, values).inserted_primary_key[0])
     after_commit("deliver_mail", mail_id)
     return mail_id
 

@@ -74,14 +74,15 @@ def register_or_send_link(
     code = new_checkin_code()
     manage_token, feed_token = new_token(), new_token()
     session = db.session
+    connection = session.connection()
     wanted = sorted(set(activity_ids))
     offered = {}
     if wanted:
-        rows = session.execute(_OFFERED, {"event_id": event.id, "ids": wanted})
+        rows = connection.execute(_OFFERED, {"event_id": event.id, "ids": wanted})
         offered = {row.id: row for row in rows}
     chosen = registrations.checked_choice(offered, wanted)
     email = person.email.strip().lower()
-    known = session.execute(_BY_EMAIL, {"event_id": event.id, "email": email}).first()
+    known = connection.execute(_BY_EMAIL, {"event_id": event.id, "email": email}).first()
     # Checked before the address is refused, so a registered address meets the same errors.
     registrations.check_network_limit(event, person.network_id, None)
     if known is not None and known.status != RegistrationStatus.CANCELLED:
@@ -111,7 +112,7 @@ def register_or_send_link(
         "status": status,
         "over_capacity": over_capacity,
     }
-    registration_id = int(session.execute(_INSERT_REGISTRATION, values).inserted_primary_key[0])
+    registration_id = int(connection.execute(_INSERT_REGISTRATION, values).inserted_primary_key[0])
     # The mail is rendered after commit, from what the transaction stored.
     notices.confirmation_to(
         notices.Recipient(registration_id, email, person.language), event.title, manage_token
@@ -121,7 +122,7 @@ def register_or_send_link(
         seated = status == RegistrationStatus.CONFIRMED and waitlist.claim_seat(
             Activity, activity.id
         )
-        session.execute(
+        connection.execute(
             _INSERT_ENROLMENT,
             {"registration_id": registration_id, "activity_id": activity.id}
             | waitlist.seat_values(seated, over_capacity=False, now=utcnow()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -44,14 +45,20 @@ def _sealing_key(secret_key: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
+@lru_cache(maxsize=4)
+def _sealer(secret_key: str) -> Fernet:
+    """Return the Fernet that seals and unseals tokens under the app's secret key."""
+    return Fernet(_sealing_key(secret_key))
+
+
 def seal(token: str, secret_key: str) -> str:
     """Encrypt a token for a queued mail, so the outbox never holds it in clear (Fernet)."""
-    return Fernet(_sealing_key(secret_key)).encrypt(token.encode("utf-8")).decode("ascii")
+    return _sealer(secret_key).encrypt(token.encode("utf-8")).decode("ascii")
 
 
 def unseal(sealed: str, secret_key: str) -> str | None:
     """Return the token a queued mail carries (None when the secret key has changed since)."""
     try:
-        return Fernet(_sealing_key(secret_key)).decrypt(sealed.encode("ascii")).decode("utf-8")
+        return _sealer(secret_key).decrypt(sealed.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError):
         return None

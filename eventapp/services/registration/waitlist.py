@@ -35,18 +35,27 @@ def _expire(model: SeatCounter, row_id: int) -> None:
         db.session.expire(loaded, ["seats_taken", "capacity"])
 
 
-def claim_seat(model: SeatCounter, row_id: int) -> bool:
-    """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
+def _claim_statement(model: SeatCounter) -> sa.Update:
+    """Build the conditional UPDATE that takes one seat of a row ("row_id"), if one is free."""
     table = model.__table__
-    result = db.session.execute(
+    return (
         table.update()
         .where(
-            table.c.id == row_id,
+            table.c.id == sa.bindparam("row_id"),
             sa.or_(table.c.capacity.is_(None), table.c.seats_taken < table.c.capacity),
         )
         # The change time stays: it marks programme edits, which feeds and calendars follow.
         .values(seats_taken=table.c.seats_taken + 1, updated_at=table.c.updated_at)
     )
+
+
+# Built once: taking a seat is the statement every registration runs.
+_CLAIM = {model: _claim_statement(model) for model in (Activity, Event)}
+
+
+def claim_seat(model: SeatCounter, row_id: int) -> bool:
+    """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
+    result = db.session.connection().execute(_CLAIM[model], {"row_id": row_id})
     _expire(model, row_id)
     return result.rowcount == 1
 
@@ -99,11 +108,15 @@ def _day_is_limited(event: Event | EventStamp) -> bool:
     """
     if event.capacity is not None:
         return True
-    table = Event.__table__
-    limit = db.session.execute(
-        sa.select(table.c.capacity).where(table.c.id == event.id).with_for_update(read=True)
-    ).scalar_one()
+    limit = db.session.connection().execute(_DAY_LIMIT, {"event_id": event.id}).scalar_one()
     return limit is not None
+
+
+_DAY_LIMIT = (
+    sa.select(Event.__table__.c.capacity)
+    .where(Event.__table__.c.id == sa.bindparam("event_id"))
+    .with_for_update(read=True)
+)
 
 
 def set_day_limit(event: Event, capacity: int | None) -> tuple[bool, int]:
