@@ -8,7 +8,6 @@ cannot carry most of them. Forms refuse them; exports drop whatever an older row
 from __future__ import annotations
 
 import re
-import unicodedata
 
 LINE_BREAKS = "\t\n\r"
 
@@ -21,18 +20,22 @@ _UNFIT_ONE_LINE = re.compile(r"[\x00-\x1f" + _OTHER_UNFIT + "]")
 _UNFIT_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f" + _OTHER_UNFIT + "]")
 
 
+# The control characters (Unicode category Cc), with and without tab and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates (category Cs) and noncharacters.
+_UNSTORABLE = re.compile(r"[\ud800-\udfff" + _NONCHARACTERS + "]")
+
+
 def control_characters(text: str, multiline: bool = False) -> bool:
     """Tell whether text holds control characters (tab and line breaks pass when multiline)."""
-    allowed = LINE_BREAKS if multiline else ""
-    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+    pattern = _CONTROL_BUT_LINE_BREAKS if multiline else _CONTROL
+    return pattern.search(text) is not None
 
 
 def unfit_characters(text: str) -> bool:
     """Tell whether text holds lone surrogates or noncharacters, which no export can hold."""
-    return any(
-        unicodedata.category(c) == "Cs" or "\ufdd0" <= c <= "\ufdef" or (ord(c) & 0xFFFE) == 0xFFFE
-        for c in text
-    )
+    return _UNSTORABLE.search(text) is not None
 
 
 def printable(text: str, multiline: bool = True) -> str:

@@ -447,3 +447,20 @@ def test_unfit_characters_already_stored_leave_every_export_working(
     programme.close()
     texts = mail_texts(app)
     assert texts and all("\ufffe" not in t and "\x1b" not in t for t in texts)
+
+
+def test_character_checks_follow_the_unicode_categories_for_every_code_point() -> None:
+    import unicodedata
+
+    from eventapp import plain_text
+
+    for number in range(0x110000):
+        character = chr(number)
+        category = unicodedata.category(character)
+        control = category == "Cc"
+        unstorable = category == "Cs" or 0xFDD0 <= number <= 0xFDEF or (number & 0xFFFE) == 0xFFFE
+        assert plain_text.control_characters(character) is control, hex(number)
+        assert plain_text.control_characters(character, multiline=True) is (
+            control and character not in "\t\n\r"
+        ), hex(number)
+        assert plain_text.unfit_characters(character) is unstorable, hex(number)
