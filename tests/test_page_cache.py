@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 
 from eventapp import create_app
 from eventapp.extensions import db
-from eventapp.models import Activity, Event
+from eventapp.models import Activity, Event, Network
 from eventapp.timezones import utcnow
 from tests.conftest import base_test_config
 from tests.factories import make_activity, make_event, make_room
 from tests.helpers.participants import form_data
+from tests.helpers.statements import count_statements
 
 
 def csrf_token(page: str) -> str:
@@ -98,3 +99,36 @@ def test_public_pages_answer_repeat_visitors_with_304_until_the_programme_change
     # What someone typed after the address is never shown to the next visitor.
     assert "boese" in client.get("/testtag/?boese=1").get_data(as_text=True)
     assert "boese" not in client.get("/testtag/").get_data(as_text=True)
+
+
+def test_kept_pages_read_their_version_in_one_statement(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        event = make_event(capacity=50)
+        room = make_room(event, "Raum 1", 30)
+        workshop = make_activity(event, "Fachkräfte binden", "10:00", "11:30", room, capacity=5)
+        make_activity(event, "Offen für alle", "12:00", "13:00", requires_enrolment=True)
+        db.session.commit()
+        path = f"/testtag/programm/{workshop.id}"
+    with client.session_transaction() as session:
+        session["registered"] = {"event": "testtag"}
+    pages = ("/testtag/", path, "/testtag/programm.ics", "/testtag/anmeldung")
+    for address in (*pages, "/testtag/anmeldung/bestaetigt"):
+        assert client.get(address).status_code == 200  # kept now
+        with count_statements(app) as statements:
+            page = client.get(address)
+        assert page.status_code == 200
+        assert len(statements) == 1, (address, statements)
+    form = client.get("/testtag/anmeldung").get_data(as_text=True)
+    assert "noch 5 Plätze frei" in form and "ohne Platzbegrenzung" in form
+
+
+def test_form_lists_a_network_added_after_it_was_kept(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_event()
+        db.session.add(Network(name="Fachkräftenetzwerk Altmark", state="Sachsen-Anhalt"))
+        db.session.commit()
+    assert "Fachkräftenetzwerk Altmark" in client.get("/testtag/anmeldung").text
+    with app.app_context():
+        db.session.add(Network(name="Netzwerk Uckermark", state="Brandenburg"))
+        db.session.commit()
+    assert '<option value="Netzwerk Uckermark">' in client.get("/testtag/anmeldung").text

@@ -44,7 +44,7 @@ from eventapp.views.registration_helpers import (
     read_choices,
     slot_groups,
 )
-from eventapp.views.seat_marks import enrollable_seats, fill_seats, seat_mark
+from eventapp.views.seat_marks import fill_seats, form_version, seat_mark
 
 bp = Blueprint("registration", __name__)
 # Every POST here is checked by its FlaskForm, so an expired token re-renders the form with
@@ -173,15 +173,15 @@ def form_page(slug: str, wanted: int | None) -> str:
 
     The event itself is loaded only when the form has to be rendered anew.
     """
-    stamp = published_event_stamp(slug)
-    if stamp is None:
+    version = form_version(slug)
+    if version is None:
         abort(404)
-    seats = enrollable_seats(stamp.event_id)
+    stamp, seats = version.stamp, version.seats
     key = (
         "registration-form",
         stamp.own,
         tuple(activity_id for activity_id, _capacity, _taken in seats),
-        networks_stamp(),
+        version.networks,
         service.registration_window_state(stamp),
         str(get_locale()),
         session.get("lang"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event
+from eventapp.prebuilt import PrebuiltRead
 
 # Load an activity's room and people with it, in a fixed few queries for any number of rows.
 WITH_ROOM_AND_PEOPLE = (
@@ -67,7 +69,12 @@ def enrollable_activities_of_event_query() -> sa.Select[tuple[Activity]]:
 
 
 def _enrollable(of_event: sa.ColumnElement[bool]) -> sa.Select[tuple[Activity]]:
-    return _published(of_event).where(Activity.requires_enrolment, ~Activity.cancelled)
+    return sa.select(Activity).where(of_event, *enrollable(Activity))
+
+
+def enrollable(activity: Any) -> tuple[sa.ColumnElement[bool], ...]:
+    """Return what makes an activity (Activity or an alias of it) one that takes enrolments."""
+    return (activity.published, activity.requires_enrolment, ~activity.cancelled)
 
 
 def published_activities(event: Event, include_breaks: bool = True) -> list[Activity]:
@@ -156,26 +163,51 @@ _EVENT_STAMP = (
 )
 
 
+_STAMP_READ = PrebuiltRead(_EVENT_STAMP)
+# Columns of the stamp query: a longer query that starts with them reads its stamp with
+# event_stamp().
+STAMP_COLUMNS = len(_EVENT_STAMP.selected_columns)
+
+
+def event_stamp_query() -> sa.Select[Any]:
+    """Return the stamp query (the slug given at execution), to build a longer one on it."""
+    return _EVENT_STAMP
+
+
+_OWN_INDEX = {column.key: index for index, column in enumerate(_OWN)}
+
+
 def published_event_stamp(slug: str) -> EventStamp | None:
     """Return the stamp of the published event with this slug, in one query (None: none)."""
-    row = db.session.execute(_EVENT_STAMP, {"slug": slug}).first()
+    row = _STAMP_READ.first(db.engine, slug=slug)
     if row is None:
         return None
-    own, rest = tuple(row[: len(_OWN)]), tuple(row[len(_OWN) :])
-    taken, updated_at, count, changed, seats, shown_changed, shown_count = rest
-    values = row._mapping
-    limit = values["capacity"]
+    return event_stamp(row)
+
+
+def event_stamp(row: tuple[object, ...]) -> EventStamp:
+    """Read an EventStamp from a row that begins with the stamp query's columns."""
+    own = row[: len(_OWN)]
+    taken, updated_at, count, changed, seats, shown_changed, shown_count = row[
+        len(_OWN) : STAMP_COLUMNS
+    ]
+    event_id = own[_OWN_INDEX["id"]]
+    limit = own[_OWN_INDEX["capacity"]]
     return EventStamp(
-        values["id"],
+        event_id,
         own,
-        values["title"],
+        own[_OWN_INDEX["title"]],
         limit,
-        values["per_network_limit"],
-        values["registration_opens_at"],
-        values["registration_closes_at"],
+        own[_OWN_INDEX["per_network_limit"]],
+        own[_OWN_INDEX["registration_opens_at"]],
+        own[_OWN_INDEX["registration_closes_at"]],
         limit is not None and taken >= limit,
         (taken, count, changed, seats),
         FeedStamp(
-            values["id"], values["programme_changed_at"], updated_at, shown_changed, shown_count
+            event_id,
+            own[_OWN_INDEX["programme_changed_at"]],
+            updated_at,
+            shown_changed,
+            shown_count,
         ),
     )
