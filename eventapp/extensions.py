@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import request
+import flask_login
+from flask import current_app, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -47,6 +47,26 @@ def session_identifier() -> str:
     but with the address the app trusts (Flask-Login's would believe any X-Forwarded-For)."""
     seen = f"{client_address()}|{request.headers.get('User-Agent', '')}"
     return hashlib.sha512(seen.encode("utf-8")).hexdigest()
+
+
+class LoginManager(flask_login.LoginManager):
+    """Flask-Login's manager, leaving a visit that no organiser is signed in to alone."""
+
+    def _load_user(self) -> None:
+        # Only the session's organiser can sign a visit in (no remember cookie is ever set, no
+        # request loader). Without one, strong session protection would fingerprint the visit
+        # and mark its login-less session as changed, so every visit with a cookie (a form
+        # token, a language) would get it signed and sent again.
+        remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", flask_login.COOKIE_NAME)
+        if (
+            "_user_id" not in session
+            and remember_cookie not in request.cookies
+            and self._request_callback is None
+            and self._header_callback is None
+        ):
+            self._update_request_context_with_user()
+            return
+        super()._load_user()
 
 
 db = SQLAlchemy(model_class=Base)

@@ -71,6 +71,38 @@ def test_logout_ends_session_even_for_a_copied_cookie(client: FlaskClient, app: 
     assert other.get("/organisation/").status_code == 302
 
 
+def test_a_session_copied_to_another_browser_signs_nobody_in(
+    client: FlaskClient, app: Flask
+) -> None:
+    with app.app_context():
+        make_organiser("staff@example.org", "right-password")
+        db.session.commit()
+    client.environ_base["HTTP_USER_AGENT"] = "Browser des Teams"
+    login(client, "staff@example.org", "right-password")
+    assert client.get("/organisation/").status_code == 200
+    other = app.test_client()
+    other.environ_base["HTTP_USER_AGENT"] = "Browser eines anderen"
+    other.set_cookie("session", client.get_cookie("session").value)
+    assert other.get("/organisation/").status_code == 302
+    # From another address too, with the same browser.
+    moved = app.test_client()
+    moved.environ_base |= {"HTTP_USER_AGENT": "Browser des Teams", "REMOTE_ADDR": "192.0.2.8"}
+    moved.set_cookie("session", client.get_cookie("session").value)
+    assert moved.get("/organisation/").status_code == 302
+    assert client.get("/organisation/").status_code == 200
+
+
+def test_visits_without_a_login_get_their_session_cookie_only_when_it_changes(
+    client: FlaskClient, app: Flask
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.get("/organisation/anmelden").headers.getlist("Set-Cookie")  # a form token
+    for path in ("/organisation/anmelden", "/", "/organisation/anmelden"):
+        assert client.get(path).headers.getlist("Set-Cookie") == []
+    assert client.get("/sprache/en").headers.getlist("Set-Cookie")
+    assert client.get("/").headers.getlist("Set-Cookie") == []
+
+
 def test_checkin_account_cannot_open_planning_pages(client: FlaskClient, app: Flask) -> None:
     with app.app_context():
         make_organiser("desk@example.org", "desk-password", role="checkin")
