@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+import flask_limiter
 import flask_login
 from flask import current_app, request, session
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -40,6 +40,21 @@ def client_address() -> str:
 def reading_is_not_limited() -> bool:
     """Let reading requests pass the rate limiter unlooked-at: every limit is on a POST."""
     return request.method in {"GET", "HEAD", "OPTIONS"}
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter, passing a reading request on before it looks up any limit.
+
+    The request filter (reading_is_not_limited) says the same; checked here first, a GET does
+    not first gather and weigh every limit only to find them all exempt.
+    """
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if reading_is_not_limited():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
 
 
 def session_identifier() -> str:
