@@ -134,7 +134,9 @@ def register_extensions(app: Flask) -> None:
     from eventapp import models
     from eventapp.database import configure_engine, write_intent
     from eventapp.request_numbers import whole_number
+    from eventapp.session_cookie import SessionCookie
 
+    app.session_interface = SessionCookie()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
     csrf.init_app(app)
