@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, request
 from flask_login import AnonymousUserMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -111,17 +111,6 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
-def select_locale() -> str:
-    """Pick the visitor's language: their explicit choice, else German."""
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
-    chosen = session.get("lang") if has_request_context() else None
-    if chosen in languages:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
 def register_url_converters(app: Flask) -> None:
     """Let routes take ids as <id:name>: 1 to 9 ASCII digits, so nothing past a column's range."""
     from eventapp.request_numbers import IdConverter
@@ -133,6 +122,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions and the database engine hooks."""
     from eventapp import models
     from eventapp.database import configure_engine, write_intent
+    from eventapp.languages import visitor_language
     from eventapp.request_numbers import whole_number
     from eventapp.session_cookie import SessionCookie
 
@@ -142,7 +132,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(
         app,
-        locale_selector=select_locale,
+        locale_selector=visitor_language,
         default_translation_directories=str(PACKAGE / "translations"),
     )
     if not app.config["RATELIMIT_STORAGE_URI"]:

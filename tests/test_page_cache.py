@@ -132,3 +132,20 @@ def test_form_lists_a_network_added_after_it_was_kept(app: Flask, client: FlaskC
         db.session.add(Network(name="Netzwerk Uckermark", state="Brandenburg"))
         db.session.commit()
     assert '<option value="Netzwerk Uckermark">' in client.get("/testtag/anmeldung").text
+
+
+def test_seat_texts_follow_each_visitors_language(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        event = make_event()
+        make_activity(event, "Fachkräfte binden", "10:00", "11:30", capacity=1)
+        make_activity(event, "Offen für alle", "12:00", "13:00", requires_enrolment=True)
+        db.session.commit()
+    german = app.test_client()
+    for _ in range(2):
+        assert "noch 1 Platz frei" in german.get("/testtag/anmeldung").text
+        client.get("/sprache/en")
+        english = client.get("/testtag/anmeldung").text
+        assert "1 seat left" in english and "no seat limit" in english
+        assert "Platz" not in english
+        client.get("/sprache/de")
+        assert "ohne Platzbegrenzung" in client.get("/testtag/anmeldung").text

@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_timedelta, get_locale
+from flask_babel import format_timedelta
 
 from eventapp import page_cache, urls
 from eventapp.extensions import db
+from eventapp.languages import visitor_language
 from eventapp.models import Activity, Event, OrganiserRole
 from eventapp.services.calendar import frab as schedule_export
 from eventapp.services.calendar import ical
@@ -33,7 +34,7 @@ def feed_language() -> str:
     requested = request.args.get("lang", "")
     if requested in current_app.config["LANGUAGES"]:
         return requested
-    return str(get_locale() or "de")
+    return visitor_language()
 
 
 def is_not_modified(etag: str, last_modified: datetime) -> bool:

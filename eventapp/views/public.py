@@ -7,10 +7,10 @@ from functools import cache
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 
 from eventapp import page_cache
 from eventapp.extensions import db
+from eventapp.languages import visitor_language
 from eventapp.models import ActivityKind, Event, Room
 from eventapp.services.programme.published import (
     published_activities,
@@ -45,7 +45,7 @@ def event_page(slug: str) -> ResponseReturnValue:
     stamp = published_event_stamp(slug)
     if stamp is None:
         abort(404)
-    key = ("event-page", stamp.pages, window_state(stamp), str(get_locale()))
+    key = ("event-page", stamp.pages, window_state(stamp), visitor_language())
     return page_cache.conditional_page(key, lambda: render_event_page(published_event_or_404(slug)))
 
 
@@ -72,7 +72,7 @@ def activity_page(slug: str, activity_id: int) -> ResponseReturnValue:
     stamp = published_event_stamp(slug)
     if stamp is None:
         abort(404)
-    key = ("activity-page", activity_id, stamp.pages, window_state(stamp), str(get_locale()))
+    key = ("activity-page", activity_id, stamp.pages, window_state(stamp), visitor_language())
 
     def render() -> str:
         event = published_event_or_404(slug)

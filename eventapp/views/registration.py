@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
@@ -28,6 +27,7 @@ from eventapp import page_cache
 from eventapp.database import DatabaseBusy, end_read_phase, read_only, write_unit
 from eventapp.extensions import csrf, db, limiter
 from eventapp.forms import ConfirmCancelForm, Form, RegistrationForm, ResendLinkForm
+from eventapp.languages import visitor_language
 from eventapp.models import Event, Network, ParticipantRole, Registration, RegistrationStatus
 from eventapp.request_numbers import whole_number
 from eventapp.services import DomainError
@@ -183,7 +183,7 @@ def form_page(slug: str, wanted: int | None) -> str:
         tuple(activity_id for activity_id, _capacity, _taken in seats),
         version.networks,
         service.registration_window_state(stamp),
-        str(get_locale()),
+        visitor_language(),
         session.get("lang"),
         wanted,
     )
@@ -308,7 +308,7 @@ def confirmation(slug: str) -> ResponseReturnValue:
     if stored.get("event") != slug:
         return redirect(url_for("registration.register", slug=slug))
     return page_cache.page(
-        ("registration-confirmation", stamp.own, str(get_locale())),
+        ("registration-confirmation", stamp.own, visitor_language()),
         lambda: render_template(
             "registration/confirmation.html", event=published_event_or_404(slug)
         ),

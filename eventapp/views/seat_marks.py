@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import escape
 from sqlalchemy import orm
 
 from eventapp.extensions import db
+from eventapp.languages import visitor_language
 from eventapp.models import Activity, Event, Network
 from eventapp.prebuilt import PrebuiltRead
 from eventapp.services.programme.published import (
@@ -103,7 +104,7 @@ def _seats(text: str | None) -> Seats:
 def seats_text(capacity: int | None, taken: int) -> str:
     """Write an activity's free seats as _choices.html does."""
     left = None if capacity is None else max(capacity - taken, 0)
-    return _seats_text(str(get_locale()), left)
+    return _seats_text(visitor_language(), left)
 
 
 @functools.lru_cache(maxsize=256)
