@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
+from werkzeug.http import quote_etag
 
 from eventapp.security_headers import csp_nonce
 
@@ -65,22 +66,35 @@ def page(key: Hashable, render: Callable[[], str]) -> str:
     """Return the page for key: rendered once, with this visit's token and nonce swapped in."""
     if not shareable():
         return render()
-    return _shared(_full_key(key), key, render)[0]
+    fresh, kept = _shared(_full_key(key), key, render)
+    return fresh if fresh is not None else kept.filled()
+
+
+# Request headers that may make an answer conditional (304, 412) or partial.
+CONDITIONS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+)
 
 
 def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
     """Answer with the kept page and an ETag of its version; 304 when the visitor has it.
 
-    Only a page without per-visit values gets a tag (a token or nonce must be fresh).
+    Only a page without per-visit values gets a tag (a token or nonce must be fresh). A tagged
+    page is kept encoded with its headers, so a visit only puts them on a new answer.
     """
     if not shareable():
         return Response(render(), mimetype="text/html")
-    body, etag = _shared(_full_key(key), key, render)
-    response = Response(body, mimetype="text/html")
-    if etag:
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "no-cache"  # ask again each time; 304 is cheap
-        response.vary.add("Cookie")
+    fresh, kept = _shared(_full_key(key), key, render)
+    if kept.etag is None:
+        return Response(fresh if fresh is not None else kept.filled(), mimetype="text/html")
+    response = Response(kept.encoded, mimetype="text/html", headers=kept.headers)
+    environ = request.environ
+    if any(name in environ for name in CONDITIONS):
         response.make_conditional(request)
     return response
 
@@ -91,22 +105,51 @@ class _Kept:
 
     marked: str
     etag: str | None
+    has_token: bool
+    has_nonce: bool
+    encoded: bytes = b""  # the page as sent, when it has no per-visit values
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, body: str, key: Hashable) -> _Kept:
+        """Keep a rendered page, its per-visit values marked."""
+        marked = _marked(body)
+        has_token, has_nonce = TOKEN_MARK in marked, NONCE_MARK in marked
+        if has_token or has_nonce:
+            return cls(marked, None, has_token, has_nonce)
+        etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        headers = (
+            ("ETag", quote_etag(etag)),
+            ("Cache-Control", "no-cache"),  # ask again each time; 304 is cheap
+            ("Vary", "Cookie"),
+        )
+        return cls(marked, etag, False, False, marked.encode(), headers)
+
+    def filled(self) -> str:
+        """Return the page with this visit's CSRF token and script nonce where the marks are."""
+        page = self.marked
+        if self.has_token:
+            from flask_wtf.csrf import generate_csrf
+
+            page = page.replace(TOKEN_MARK, generate_csrf())
+        if self.has_nonce:
+            page = page.replace(NONCE_MARK, csp_nonce())
+        return page
 
 
-def _shared(full_key: Hashable, key: Hashable, render: Callable[[], str]) -> tuple[str, str | None]:
-    """Return this visit's copy of the shared page and its ETag (None: per-visit values)."""
+def _shared(
+    full_key: Hashable, key: Hashable, render: Callable[[], str]
+) -> tuple[str | None, _Kept]:
+    """Return the kept page, and the page as rendered for this visit when it was rendered now."""
     fresh: list[str] = []
 
     def render_and_mark() -> _Kept:
         body = render()
         fresh.append(body)
-        marked = _marked(body)
-        per_visit = TOKEN_MARK in marked or NONCE_MARK in marked
-        etag = None if per_visit else hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-        return _Kept(marked, etag)
+        return _Kept.of(body, key)
 
     kept = remember(full_key, render_and_mark)
-    return (fresh[0] if fresh else _filled(kept.marked)), kept.etag
+    return (fresh[0] if fresh else None), kept
 
 
 def _full_key(key: Hashable) -> Hashable:
@@ -123,14 +166,3 @@ def _marked(body: str) -> str:
     if nonce:
         body = body.replace(nonce, NONCE_MARK)
     return body
-
-
-def _filled(kept: str) -> str:
-    """Put this visit's CSRF token and script nonce where the markers stand."""
-    if TOKEN_MARK in kept:
-        from flask_wtf.csrf import generate_csrf
-
-        kept = kept.replace(TOKEN_MARK, generate_csrf())
-    if NONCE_MARK in kept:
-        kept = kept.replace(NONCE_MARK, csp_nonce())
-    return kept

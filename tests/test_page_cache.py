@@ -149,3 +149,27 @@ def test_seat_texts_follow_each_visitors_language(app: Flask, client: FlaskClien
         assert "Platz" not in english
         client.get("/sprache/de")
         assert "ohne Platzbegrenzung" in client.get("/testtag/anmeldung").text
+
+
+def test_kept_page_answers_carry_one_set_of_headers_and_leave_the_date_to_the_server(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        make_event()
+        db.session.commit()
+    client.get("/testtag/")
+    for _ in range(2):
+        answer = client.get("/testtag/")
+        headers = answer.headers
+        assert answer.status_code == 200 and "Testtag" in answer.text
+        assert headers.getlist("ETag") == [headers["ETag"]] and headers["ETag"].startswith('"')
+        assert headers.getlist("Cache-Control") == ["no-cache"]
+        assert headers.getlist("Vary") == ["Cookie"]
+        assert headers["Content-Length"] == str(len(answer.data))
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        # The server adds the Date; a second one from the app would make the answer invalid.
+        assert "Date" not in headers
+    tag = headers["ETag"]
+    assert client.get("/testtag/", headers={"If-None-Match": tag}).status_code == 304
+    assert client.get("/testtag/", headers={"If-None-Match": '"anderes"'}).status_code == 200
+    assert client.get("/testtag/", headers={"If-Match": '"anderes"'}).status_code == 412
