@@ -33,7 +33,7 @@ class _Compiled:
     required: frozenset[str]  # names whose values every run must give
     order: tuple[str, ...] | None  # bind names in order (positional paramstyles), else None
     bind_processors: dict[str, Callable[[Any], Any]]
-    result_processors: tuple[Callable[[Any], Any] | None, ...]
+    result_processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor)
 
     def parameters(self, values: dict[str, Any]) -> Any:
         """Return the driver's parameters for these values (the statement's literals kept)."""
@@ -48,10 +48,12 @@ class _Compiled:
 
     def row(self, raw: Row) -> Row:
         """Turn a driver's row into Python values as the ORM would."""
-        return tuple(
-            value if process is None or value is None else process(value)
-            for process, value in zip(self.result_processors, raw, strict=True)
-        )
+        values = list(raw)
+        for index, process in self.result_processors:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        return tuple(values)
 
 
 class PrebuiltRead:
@@ -144,7 +146,8 @@ def _compile(statement: sa.Select[Any], dialect: Dialect) -> _Compiled:
         order=tuple(expanded.positiontup or ()) if compiled.positional else None,
         bind_processors=dict(expanded.processors),
         result_processors=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            (index, process)
+            for index, column in enumerate(statement.selected_columns)
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
         ),
     )
