@@ -26,12 +26,15 @@ def csp_nonce() -> str:
     return str(g.csp_nonce)
 
 
+# The policy of a page without inline scripts, the same for every such page.
+SCRIPTS_OF_OUR_OWN = "; ".join((*POLICY, "script-src 'self'"))
+
+
 def content_security_policy() -> str:
     """Return the policy, allowing the nonce's inline scripts when the page used one."""
-    scripts = "script-src 'self'"
-    if "csp_nonce" in g:
-        scripts += f" 'nonce-{g.csp_nonce}'"
-    return "; ".join((*POLICY, scripts))
+    if "csp_nonce" not in g:
+        return SCRIPTS_OF_OUR_OWN
+    return f"{SCRIPTS_OF_OUR_OWN} 'nonce-{g.csp_nonce}'"
 
 
 def add_security_headers(response: Response, secure_cookies: bool) -> Response:
@@ -40,10 +43,12 @@ def add_security_headers(response: Response, secure_cookies: bool) -> Response:
     Only the API documentation sets its own policy (Redoc needs inline styles).
     """
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    if "Content-Security-Policy" not in headers:
+        headers.add("Content-Security-Policy", content_security_policy())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers.setdefault("Referrer-Policy", "same-origin")
+    if "Referrer-Policy" not in headers:
+        headers.add("Referrer-Policy", "same-origin")
     if secure_cookies:
         headers["Strict-Transport-Security"] = HSTS
     return response
