@@ -11,7 +11,7 @@ from flask_babel import Babel
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
+from flask_wtf import csrf as flask_wtf_csrf
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -55,6 +55,16 @@ class Limiter(flask_limiter.Limiter):
         if reading_is_not_limited():
             return
         super()._check_request_limit(callable_name, in_middleware)
+
+
+class CSRFProtect(flask_wtf_csrf.CSRFProtect):
+    """Flask-WTF's CSRF check, which lets a request no token protects (GET) pass first,
+    before it looks the view up among the exempt ones."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return
+        super().protect(apply_exemptions)
 
 
 def session_identifier() -> str:
