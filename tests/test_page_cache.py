@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from eventapp import create_app
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, Network
+from eventapp.services.registration.waitlist import claim_seat, release_seat
 from eventapp.timezones import utcnow
 from tests.conftest import base_test_config
 from tests.factories import make_activity, make_event, make_room
@@ -173,3 +174,26 @@ def test_kept_page_answers_carry_one_set_of_headers_and_leave_the_date_to_the_se
     assert client.get("/testtag/", headers={"If-None-Match": tag}).status_code == 304
     assert client.get("/testtag/", headers={"If-None-Match": '"anderes"'}).status_code == 200
     assert client.get("/testtag/", headers={"If-Match": '"anderes"'}).status_code == 412
+
+
+def test_pages_show_a_seat_moved_from_one_workshop_to_another(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        event = make_event()
+        room = make_room(event, "Raum 1", 30)
+        first = make_activity(event, "Erster", "10:00", "11:00", room, capacity=5)
+        second = make_activity(event, "Zweiter", "10:00", "11:00", room, capacity=5)
+        claim_seat(Activity, first.id)
+        db.session.commit()
+        ids = first.id, second.id
+    pages = [f"/testtag/programm/{activity_id}" for activity_id in ids]
+    assert "noch 4 Plätze frei" in client.get(pages[0]).text
+    assert "noch 5 Plätze frei" in client.get(pages[1]).text
+    # A participant changes workshops: one seat freed, one taken, the total as it was.
+    with app.app_context():
+        release_seat(Activity, ids[0])
+        claim_seat(Activity, ids[1])
+        db.session.commit()
+    assert "noch 5 Plätze frei" in client.get(pages[0]).text
+    assert "noch 4 Plätze frei" in client.get(pages[1]).text

@@ -143,7 +143,8 @@ _EVENT = Event.__table__
 _ACTIVITY = Activity.__table__
 _OWN = [c for c in _EVENT.columns if c.key not in {"seats_taken", "updated_at"}]
 _SHOWN = _ACTIVITY.c.published.is_(True)
-# Built once: the event's row and its activities' totals, all of them and the published ones.
+# Built once: the event's row and its activities' totals and seats, all of them and the
+# published ones.
 _EVENT_STAMP = (
     sa.select(
         *_OWN,
@@ -151,7 +152,12 @@ _EVENT_STAMP = (
         _EVENT.c.updated_at,
         sa.func.count(_ACTIVITY.c.id),
         sa.func.max(_ACTIVITY.c.updated_at),
-        sa.func.coalesce(sa.func.sum(_ACTIVITY.c.seats_taken), 0),
+        # Every activity's seats, not their sum: a seat moved from one workshop to another
+        # leaves the sum as it was, yet both pages must show it.
+        sa.func.aggregate_strings(
+            sa.cast(_ACTIVITY.c.id, sa.String) + ":" + sa.cast(_ACTIVITY.c.seats_taken, sa.String),
+            ",",
+        ),
         sa.type_coerce(
             sa.func.max(sa.case((_SHOWN, _ACTIVITY.c.updated_at))), _ACTIVITY.c.updated_at.type
         ),
