@@ -173,6 +173,28 @@ def test_matching_etag_answers_304_without_body(client: FlaskClient, ctx: Flask)
     assert again.headers["ETag"] == etag
 
 
+def test_feed_answers_carry_each_validator_once_and_if_none_match_wins(
+    client: FlaskClient, ctx: Flask
+) -> None:
+    data = build_programme()
+    age_programme(data["event"], minutes=5)
+    first = client.get("/testtag/programm.ics")
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Disposition"):
+        assert len(first.headers.getlist(name)) == 1, name
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Vary"] == "Cookie"
+    current = {"If-Modified-Since": first.headers["Last-Modified"]}
+    stale_tag = current | {"If-None-Match": '"ein-anderer-stand"'}
+    assert client.get("/testtag/programm.ics", headers=current).status_code == 304
+    assert client.get("/testtag/programm.ics", headers=stale_tag).status_code == 200
+    not_modified = client.get(
+        "/testtag/programm.ics", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert not_modified.status_code == 304
+    assert not_modified.headers["ETag"] == first.headers["ETag"]
+    assert "Content-Disposition" not in not_modified.headers
+
+
 def age_programme(event: Any, minutes: int) -> None:
     """Pretend the programme was last edited some minutes ago (HTTP dates have whole seconds)."""
     earlier = utcnow() - timedelta(minutes=minutes)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta
+from werkzeug.http import http_date, quote_etag
 
 from eventapp import page_cache, urls
 from eventapp.extensions import db
@@ -39,6 +40,9 @@ def feed_language() -> str:
 
 def is_not_modified(etag: str, last_modified: datetime) -> bool:
     """Tell whether the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    environ = request.environ
+    if "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MODIFIED_SINCE" not in environ:
+        return False
     if request.if_none_match:
         return request.if_none_match.contains_weak(etag)
     since = request.if_modified_since
@@ -54,20 +58,20 @@ def conditional(
 ) -> Response:
     """Answer 304 when the client's copy is current, else build the body and send it."""
     etag, last_modified = version
+    headers = [
+        ("ETag", quote_etag(etag)),
+        ("Last-Modified", http_date(last_modified)),
+        ("Cache-Control", cache_control),
+        ("Vary", "Cookie"),
+    ]
     if is_not_modified(etag, last_modified):
-        response = Response(status=304)
-    else:
-        # A public feed is the same for everyone with this ETag: build it once per version.
-        shared = cache_control == PUBLIC_CACHE
-        database = current_app.config["SQLALCHEMY_DATABASE_URI"]
-        body = page_cache.remember(("feed", database, etag), build) if shared else build()
-        response = Response(body, content_type=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.set_etag(etag)
-    response.last_modified = last_modified
-    response.headers["Cache-Control"] = cache_control
-    response.vary.add("Cookie")
-    return response
+        return Response(status=304, headers=headers)
+    # A public feed is the same for everyone with this ETag: build it once per version.
+    shared = cache_control == PUBLIC_CACHE
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    body = page_cache.remember(("feed", database, etag), build) if shared else build()
+    headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
+    return Response(body, content_type=mimetype, headers=headers)
 
 
 @bp.route("/<slug>/programm.ics")
