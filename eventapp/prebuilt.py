@@ -88,11 +88,14 @@ class PrebuiltRead:
         parameters = compiled.parameters(values)
         connection = engine.raw_connection()
         cursor = None
-        autocommit = dialect.name == "postgresql"
+        # PostgreSQL's driver opens a transaction with the first statement (BEGIN, and a
+        # ROLLBACK when the pool takes the connection back) unless in autocommit mode; SQLite's
+        # connections are in autocommit mode already (database.py begins transactions itself).
+        switched = False
         try:
-            driver_connection: Any = connection.dbapi_connection
-            if autocommit:  # SQLite's connections are in autocommit mode already (database.py)
-                driver_connection.autocommit = True
+            driver: Any = connection.dbapi_connection
+            if dialect.name == "postgresql" and not driver.autocommit:
+                driver.autocommit = switched = True
             cursor = connection.cursor()
             if engine.dispatch.before_cursor_execute:
                 for listener in engine.dispatch.before_cursor_execute:
@@ -113,15 +116,15 @@ class PrebuiltRead:
                 dialect=dialect,
             ) from error
         finally:
-            _give_back(connection, cursor, autocommit)
+            _give_back(connection, cursor, switched)
 
 
-def _give_back(connection: Any, cursor: Any, autocommit: bool) -> None:
+def _give_back(connection: Any, cursor: Any, switched: bool) -> None:
     """Close the cursor and return the connection to the pool as it was lent."""
     try:
         if cursor is not None:
             cursor.close()
-        if autocommit and connection.dbapi_connection is not None:
+        if switched and connection.dbapi_connection is not None:
             connection.dbapi_connection.autocommit = False
     except Exception as error:
         connection.invalidate(error)  # the pool opens a fresh one instead

@@ -91,3 +91,22 @@ def test_prebuilt_read_refuses_a_list_parameter() -> None:
     expanding = sa.select(Event.id).where(Event.id.in_(sa.bindparam("ids", expanding=True)))
     with pytest.raises(ValueError):
         PrebuiltRead(expanding).compiled_for(sa.create_engine("sqlite://").dialect)
+
+
+def test_prebuilt_read_gives_a_connection_in_autocommit_mode_back_as_it_was(
+    ctx: Flask, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's connections are always lent in autocommit mode (database.py)")
+    fill(ctx)
+    engine = sa.create_engine(
+        database_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.StaticPool
+    )
+    try:
+        assert PrebuiltRead(EVENT_AND_TOTALS).first(engine, slug="testtag") is not None
+        with engine.connect() as connection:
+            connection.execute(sa.update(Event).values(title="Sofort gespeichert"))
+            connection.rollback()  # nothing to roll back: each statement was committed
+        assert db.session.scalar(sa.select(Event.title)) == "Sofort gespeichert"
+    finally:
+        engine.dispose()
