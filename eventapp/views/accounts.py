@@ -152,7 +152,7 @@ def deactivate(account_id: int) -> ResponseReturnValue:
     organiser = account_or_404(account_id)
     if not organiser.active:
         return redirect(url_for("accounts.account", account_id=organiser.id))
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         return render_template(
             "accounts/deactivate.html", organiser=organiser, is_self=organiser.id == _admin().id
         )

@@ -447,7 +447,7 @@ def walk_in_form(event_id: int) -> ResponseReturnValue:
     """Register a walk-in in under a minute: checked in at once, badge printed by the worker."""
     event = event_or_404(event_id)
     form = _prepare_walk_in(WalkInForm(), event)
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         return _walk_in_page(event, form)
     if not form.validate():
         return _walk_in_page(event, form, 400)

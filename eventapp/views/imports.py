@@ -150,7 +150,7 @@ def preview(event_id: int, import_id: int) -> ResponseReturnValue:
     event = event_or_404(event_id)
     stored = _pending_or_404(event, import_id)
     form = ConfirmImportForm()
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         return _render_page(event, stored, form, [], 200)
     if not form.validate():
         message = _("Das Formular war abgelaufen. Bitte bestätigen Sie noch einmal.")

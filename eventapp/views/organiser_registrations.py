@@ -332,7 +332,7 @@ def edit(event_id: int, registration_id: int | None = None) -> ResponseReturnVal
         for e in (registration.enrolments if registration else [])
         if e.status in service.ACTIVE
     }
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         if registration is not None:
             form.network.data = registration.network.name if registration.network else ""
             form.role.data = str(registration.role)

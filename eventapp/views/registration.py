@@ -113,15 +113,6 @@ def network_names() -> list[str]:
     return list(db.session.scalars(sa.select(Network.name).order_by(Network.name)))
 
 
-_NETWORKS_STAMP = sa.select(sa.func.count(Network.id), sa.func.max(Network.id))
-
-
-def networks_stamp() -> tuple[int, int | None]:
-    """Return what changes when the list of networks changes (they are only ever added)."""
-    count, last = db.session.execute(_NETWORKS_STAMP).one()
-    return count, last
-
-
 def resolve_network(form: RegistrationForm) -> tuple[bool, int | None]:
     """Map the typed network name to its id; "" means none / other (after form.validate())."""
     name = (form.network.data or "").strip()
@@ -201,7 +192,7 @@ def form_page(slug: str, wanted: int | None) -> str:
 @limiter.limit(_register_limit, methods=["POST"])
 def register(slug: str) -> ResponseReturnValue:
     """Show the registration form and register a person."""
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         return form_page(slug, whole_number(request.args.get("waehlen")))
     # Everything that only reads runs before the write unit, so the write lock
     # (SQLite: BEGIN IMMEDIATE) is held just for the seat claims and inserts. The event's
