@@ -18,7 +18,7 @@ from eventapp import urls
 from eventapp.extensions import db
 from eventapp.models import AccountTokenPurpose, Organiser, OutboxMail
 from eventapp.services.accounts import links
-from eventapp.services.mail import outbox
+from eventapp.services.mail import mime, outbox
 from eventapp.services.registration.tokens import seal, unseal
 from eventapp.timezones import utcnow
 
@@ -84,7 +84,7 @@ def render(queued: OutboxMail) -> bytes | None:
             zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
             purpose=purpose,
         )
-    return outbox.build_message(
+    return mime.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, []
     )
 

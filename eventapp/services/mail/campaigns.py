@@ -36,7 +36,7 @@ from eventapp.models import (
 )
 from eventapp.services import DomainError
 from eventapp.services.mail import campaign_schedule as schedule
-from eventapp.services.mail import campaign_text, outbox
+from eventapp.services.mail import campaign_text, mime, outbox
 from eventapp.services.mail.campaign_schedule import KIND
 from eventapp.services.mail.campaign_segments import (
     Segment,
@@ -324,7 +324,7 @@ def render(mail: OutboxMail) -> bytes | None:
         wanted = campaign_text.used(campaign.body)
         link = _link(registration, data, campaign) if "verwaltungslink" in wanted else ""
         body = campaign_text.fill(campaign.body, values_for(registration, campaign.language, link))
-    return outbox.build_message(
+    return mime.build_message(
         current_app.config["MAIL_FROM"], mail.recipient, mail.subject, body, None, []
     )
 

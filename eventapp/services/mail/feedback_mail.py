@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from eventapp.extensions import db
 from eventapp.models import AccessibilityFeedback, OutboxMail
-from eventapp.services.mail import outbox
+from eventapp.services.mail import mime, outbox
 
 KIND = "accessibility_feedback"
 
@@ -35,7 +35,7 @@ def render(queued: OutboxMail) -> bytes | None:
         return None
     with force_locale("de"):
         text = render_template("email/accessibility_feedback.txt", feedback=feedback)
-    return outbox.build_message(
+    return mime.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, []
     )
 

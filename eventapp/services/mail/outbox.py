@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import smtplib
 import ssl
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.header import Header
-from email.mime.application import MIMEApplication
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,9 +22,9 @@ from sqlalchemy.orm import selectinload
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
-from eventapp.plain_text import printable
 from eventapp.queueing import after_commit
 from eventapp.services import DomainError
+from eventapp.services.mail import mime
 from eventapp.timezones import utcnow
 
 log = logging.getLogger(__name__)
@@ -50,54 +41,6 @@ _MARK = sa.update(_OUTBOX).where(
 )
 
 
-class _WirePolicy(type(compat32)):
-    """Classic MIME (fast to build) with CRLF line ends, folding each distinct header once.
-
-    Most header lines (sender, subject, part types) repeat in every mail of a kind, and folding
-    is the costliest step of writing a message; the lines written are the same as compat32's.
-    """
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if isinstance(value, str):
-            return _folded(name, value)
-        return super().fold_binary(name, value)
-
-
-# How messages are written: classic MIME, CRLF line ends as on the wire.
-WIRE = _WirePolicy(linesep="\r\n")
-_UNCACHED_WIRE = compat32.clone(linesep="\r\n")
-_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
-
-
-@lru_cache(maxsize=1024)
-def _folded(name: str, value: str) -> bytes:
-    """Return one header as compat32 writes it on the wire (folded, encoded, CRLF-ended)."""
-    return _UNCACHED_WIRE.fold_binary(name, value)
-
-
-def _boundary() -> str:
-    """Return a random multipart boundary of the form the email package writes.
-
-    Chosen here, the package need not search the parts for it: every part is base64, whose
-    lines never begin with "--", and two random boundaries (nested parts) never meet.
-    """
-    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
-
-
-@lru_cache(maxsize=16)
-def _sender_header(sender: str) -> tuple[str, str]:
-    """Return the From header of a sender ("Name <address>") and the address's domain."""
-    name, address = parseaddr(sender)
-    value = formataddr((str(Header(name, "utf-8")), address)) if name else address
-    return value, address.rpartition("@")[2]
-
-
-@lru_cache(maxsize=256)
-def _subject_header(subject: str) -> str:
-    """Return a subject encoded for the header (the same few subjects go to many people)."""
-    return Header(subject, "utf-8").encode()
-
-
 # A delivery that started but never finished is tried again after this long.
 CLAIM_LEASE = timedelta(minutes=5)
 # The most mails a task for one commit's mails takes along from those already due.
@@ -109,49 +52,6 @@ INTERRUPTED = (
     "interrupted: the worker stopped while handing the mail to the server; it may have been "
     "delivered. Send it again if the person did not get it."
 )
-
-
-def build_message(
-    sender: str,
-    recipient: str,
-    subject: str,
-    text: str,
-    html: str | None,
-    attachments: Sequence[tuple[str, str, bytes]],
-) -> bytes:
-    """Return a complete MIME message (text, optional HTML, attachments) with CRLF line ends."""
-    # Rows stored before the input check may hold characters no mail should carry.
-    subject, text = printable(subject, multiline=False), printable(text)
-    html = printable(html) if html else html
-    body: MIMEBase = MIMEText(text, "plain", "utf-8")
-    if html:
-        alternative = MIMEMultipart("alternative", boundary=_boundary())
-        alternative.attach(body)
-        alternative.attach(MIMEText(html, "html", "utf-8"))
-        body = alternative
-    message: MIMEBase = body
-    if attachments:
-        message = MIMEMultipart("mixed", boundary=_boundary())
-        message.attach(body)
-        for filename, mime_type, payload in attachments:
-            kind, *parameters = (piece.strip() for piece in mime_type.split(";"))
-            maintype, _, subtype = kind.partition("/")
-            part = MIMEApplication(payload, _subtype=subtype or "octet-stream")
-            part.set_type(f"{maintype}/{subtype or 'octet-stream'}")
-            if maintype == "text":  # our texts are UTF-8; say so, or clients guess Latin-1
-                part.set_param("charset", "utf-8")
-            for parameter in parameters:
-                name, _, value = parameter.partition("=")
-                part.set_param(name.strip(), value.strip().strip('"'))
-            part.add_header("Content-Disposition", "attachment", filename=filename)
-            message.attach(part)
-    sender_header, domain = _sender_header(sender)
-    message["From"] = sender_header
-    message["To"] = recipient
-    message["Subject"] = _subject_header(subject)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=domain or None)
-    return message.as_bytes(policy=WIRE)
 
 
 def queue_mail(
@@ -171,7 +71,7 @@ def queue_mail(
     queue_for_rendering, so no template is rendered while a visitor waits.
     """
     sender = current_app.config["MAIL_FROM"]
-    message = build_message(sender, recipient, subject, text, html, attachments)
+    message = mime.build_message(sender, recipient, subject, text, html, attachments)
     return _add(recipient, subject, message, None, kind, registration, activity)
 
 

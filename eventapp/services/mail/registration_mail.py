@@ -25,7 +25,7 @@ from eventapp.models import (
     Registration,
 )
 from eventapp.services.calendar import ical
-from eventapp.services.mail import outbox
+from eventapp.services.mail import mime, outbox
 from eventapp.services.registration.tokens import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ def render_queued(queued: OutboxMail) -> bytes | None:
         batch = outbox.preloaded(load_registrations)
         loaded = batch.calendars.get(registration.id) if isinstance(batch, MailBatch) else None
         attachments = calendar_attachment(registration, loaded)
-    return outbox.build_message(
+    return mime.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
     )
 
