@@ -67,7 +67,7 @@ def same_as_tree(*args: object) -> None:
 
 
 def test_confirmation_with_calendar_is_written_as_the_email_package_writes_it() -> None:
-    calendar = b"BEGIN:VCALENDAR\r\nX-WR-CALNAME:Lasttest \xe2\x80\x93 Programm\r\nEND:VCALENDAR\r\n"
+    calendar = b"BEGIN:VCALENDAR\r\nX-WR-CALNAME:Tag \xe2\x80\x93 Programm\r\nEND:VCALENDAR\r\n"
     same_as_tree(
         SENDER,
         "anna@example.org",

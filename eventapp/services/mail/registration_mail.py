@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from eventapp.models import (
     EnrolmentStatus,
     OutboxMail,
     Registration,
+    RegistrationStatus,
 )
 from eventapp.services.calendar import ical
 from eventapp.services.mail import mime, outbox
@@ -53,34 +54,43 @@ def calendar_attachment(
     return [(name, ical.MAIL_ATTACHMENT_TYPE, payload)]
 
 
-def active_choices(registration: Registration) -> list[dict[str, Any]]:
-    """Return the active choices with status and place in line, in programme order."""
+def active_choices(
+    registration: Registration, positions: Mapping[int, int] | None = None
+) -> list[dict[str, Any]]:
+    """Return the active choices with status and place in line, in programme order.
+
+    `positions` are the places in line by enrolment id, when a batch's loader counted them.
+    """
     from eventapp.services.registration.waitlist import waitlist_position
 
     rows = []
     active = [e for e in registration.enrolments if e.status != EnrolmentStatus.CANCELLED]
     for enrolment in sorted(active, key=lambda e: (e.activity.starts_at, e.activity_id)):
-        rows.append(
-            {
-                "enrolment": enrolment,
-                "activity": enrolment.activity,
-                "position": waitlist_position(enrolment),
-            }
-        )
+        if positions is not None and enrolment.status == EnrolmentStatus.WAITLISTED:
+            position = positions.get(enrolment.id) or waitlist_position(enrolment)
+        else:
+            position = waitlist_position(enrolment)
+        rows.append({"enrolment": enrolment, "activity": enrolment.activity, "position": position})
     return rows
 
 
-def _text(registration: Registration, template: str, **context: Any) -> str:
-    """Render a mail's text in the person's language."""
+def _text(
+    registration: Registration, template: str, batch: MailBatch | None, **context: Any
+) -> str:
+    """Render a mail's text in the person's language (places in line from the batch, if any)."""
     from eventapp.services.registration.waitlist import event_waitlist_position
 
+    if batch is not None and registration.status == RegistrationStatus.WAITLISTED:
+        event_position = batch.event_positions.get(registration.id)
+    else:
+        event_position = None
     with force_locale(registration.language or "de"), urls.from_public_base():
         return render_template(
             f"email/{template}.txt",
             registration=registration,
             event=registration.event,
-            choices=active_choices(registration),
-            event_position=event_waitlist_position(registration),
+            choices=active_choices(registration, batch.positions if batch else None),
+            event_position=event_position or event_waitlist_position(registration),
             resend_url=urls.resend_url(registration.event),
             **context,
         )
@@ -184,10 +194,19 @@ class MailBatch:
     registrations: list[Registration]
     # The activities of each person whose mail carries the calendar, by registration id.
     calendars: dict[int, list[Activity]]
+    # Places on waiting lists: of waiting enrolments by enrolment id, and of people waiting for
+    # the day by registration id.
+    positions: dict[int, int] = field(default_factory=dict)
+    event_positions: dict[int, int] = field(default_factory=dict)
 
 
 def load_registrations(batch: Sequence[OutboxMail]) -> MailBatch:
     """Load the registrations of a batch of queued mails in one go (not one query set each)."""
+    from eventapp.services.registration.waitlist import (
+        event_waitlist_positions,
+        waitlist_positions,
+    )
+
     mails = [m for m in batch if m.kind in QUEUED_KINDS and m.registration_id]
     ids = {m.registration_id for m in mails}
     if not ids:
@@ -195,7 +214,16 @@ def load_registrations(batch: Sequence[OutboxMail]) -> MailBatch:
     registrations = list(db.session.scalars(_REGISTRATIONS, {"ids": list(ids)}).unique())
     with_calendar = {m.registration_id for m in mails if (m.render_data or {}).get("with_calendar")}
     calendars = ical.personal_activities_of([r for r in registrations if r.id in with_calendar])
-    return MailBatch(registrations, calendars)
+    waiting = [
+        e.id for r in registrations for e in r.enrolments if e.status == EnrolmentStatus.WAITLISTED
+    ]
+    waiting_for_the_day = [r.id for r in registrations if r.status == RegistrationStatus.WAITLISTED]
+    return MailBatch(
+        registrations,
+        calendars,
+        waitlist_positions(waiting),
+        event_waitlist_positions(waiting_for_the_day),
+    )
 
 
 def render_queued(queued: OutboxMail) -> bytes | None:
@@ -231,12 +259,13 @@ def render_queued(queued: OutboxMail) -> bytes | None:
     if data.get("by_organiser"):  # cancelled by the organisers, with their reason
         context["by_organiser"] = True
         context["reason"] = data.get("reason") or ""
-    text = _text(registration, data["template"], **context)
+    loaded = outbox.preloaded(load_registrations)
+    batch = loaded if isinstance(loaded, MailBatch) else None
+    text = _text(registration, data["template"], batch, **context)
     attachments = []
     if data.get("with_calendar"):
-        batch = outbox.preloaded(load_registrations)
-        loaded = batch.calendars.get(registration.id) if isinstance(batch, MailBatch) else None
-        attachments = calendar_attachment(registration, loaded)
+        calendar = batch.calendars.get(registration.id) if batch is not None else None
+        attachments = calendar_attachment(registration, calendar)
     return mime.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from eventapp.extensions import db
 from eventapp.models import (
@@ -276,32 +277,64 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
 def _ahead_in_line(
     model: type[Enrolment] | type[Registration],
     line: sa.ColumnElement[int],
-    line_key: str,
     waiting: EnrolmentStatus | RegistrationStatus,
-    own_key: str,
+    place: tuple[Any, Any, Any],
 ) -> sa.Select[tuple[int]]:
-    """Count who waits ahead in one line: queued earlier, or at the same moment with a lower id.
+    """Count who waits ahead of a place in its line: queued earlier, or at the same moment with
+    a lower id.
 
-    Built once; the line's id, the place's queue time and its own id come at execution.
+    `place` is the place's line, queue time and id: bound parameters (one place, values at
+    execution) or the columns of an outer query (several places at once).
     """
+    place_line, queued_at, place_id = place
     return sa.select(sa.func.count(model.id)).where(
-        line == sa.bindparam(line_key),
+        line == place_line,
         model.status == waiting,
         sa.or_(
-            model.queued_at < sa.bindparam("queued_at"),
-            sa.and_(model.queued_at == sa.bindparam("queued_at"), model.id < sa.bindparam(own_key)),
+            model.queued_at < queued_at,
+            sa.and_(model.queued_at == queued_at, model.id < place_id),
         ),
     )
 
 
-# How many wait ahead of one enrolment (see waitlist_position).
+def _places_in_line(
+    model: type[Enrolment] | type[Registration],
+    line: str,
+    waiting: EnrolmentStatus | RegistrationStatus,
+) -> sa.Select[tuple[int, int]]:
+    """Build the query of the places in line (1-based) of those of some rows (ids) that wait."""
+    place = aliased(model)
+    columns = (getattr(place, line), place.queued_at, place.id)
+    ahead = _ahead_in_line(model, getattr(model, line), waiting, columns).scalar_subquery()
+    return sa.select(place.id, ahead + 1).where(
+        place.id.in_(sa.bindparam("ids", expanding=True)),
+        place.status == waiting,
+        place.queued_at.is_not(None),
+    )
+
+
+def _one_place(line_key: str, own_key: str) -> tuple[Any, Any, Any]:
+    """Return the bound parameters naming one place: its line, queue time and id."""
+    return sa.bindparam(line_key), sa.bindparam("queued_at"), sa.bindparam(own_key)
+
+
+# How many wait ahead of one enrolment (see waitlist_position). Built once, as are those below.
 _AHEAD_IN_ACTIVITY = _ahead_in_line(
-    Enrolment, Enrolment.activity_id, "activity", EnrolmentStatus.WAITLISTED, "enrolment"
+    Enrolment,
+    Enrolment.activity_id,
+    EnrolmentStatus.WAITLISTED,
+    _one_place("activity", "enrolment"),
 )
 # How many wait ahead of one registration on its event's list (see event_waitlist_position).
 _AHEAD_FOR_EVENT = _ahead_in_line(
-    Registration, Registration.event_id, "event", RegistrationStatus.WAITLISTED, "registration"
+    Registration,
+    Registration.event_id,
+    RegistrationStatus.WAITLISTED,
+    _one_place("event", "registration"),
 )
+# The places of several enrolments, and of several registrations on their events' lists.
+_PLACES_IN_ACTIVITIES = _places_in_line(Enrolment, "activity_id", EnrolmentStatus.WAITLISTED)
+_PLACES_FOR_EVENTS = _places_in_line(Registration, "event_id", RegistrationStatus.WAITLISTED)
 
 
 def waitlist_position(enrolment: Enrolment) -> int | None:
@@ -332,3 +365,21 @@ def event_waitlist_position(registration: Registration) -> int | None:
         },
     )
     return int(ahead or 0) + 1
+
+
+def waitlist_positions(enrolment_ids: Iterable[int]) -> dict[int, int]:
+    """Return the places in line (1-based) of those of the given enrolments that wait, at once."""
+    return _places(_PLACES_IN_ACTIVITIES, enrolment_ids)
+
+
+def event_waitlist_positions(registration_ids: Iterable[int]) -> dict[int, int]:
+    """Return the places on their events' waiting lists of those of the registrations that wait."""
+    return _places(_PLACES_FOR_EVENTS, registration_ids)
+
+
+def _places(query: sa.Select[tuple[int, int]], ids: Iterable[int]) -> dict[int, int]:
+    """Run a query of places in line for some ids (none: no query)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(query, {"ids": ids}).all())
