@@ -204,6 +204,13 @@ def enqueue_committed(session: Any) -> None:
         _enqueue_quietly(queue, "deliver_mail", sorted(set(mail_ids)), eta=None)
 
 
+def enqueue(name: str, *args: Any, eta: datetime | None = None) -> None:
+    """Queue a task for work already committed (outside the session, so no hook queues it)."""
+    queue = current_app.extensions.get("task_queue") if has_app_context() else None
+    if queue is not None:
+        _enqueue_quietly(queue, name, *args, eta=eta)
+
+
 def _enqueue_quietly(queue: BoundQueue, name: str, *args: Any, eta: datetime | None) -> None:
     """Queue a task; when the queue is unreachable, leave it to the worker's periodic sweep."""
     try:

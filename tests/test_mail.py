@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -347,3 +347,17 @@ def test_confirmation_mail_reads_well_without_a_venue(
     text = text_of(message)
     assert "Ihre Teilnahme ist bestätigt" in text
     assert " in ." not in text
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_mail_not_delivered_gets_a_task_for_its_next_attempt(ctx: Flask) -> None:
+    ctx.config.update({"MAIL_BACKEND": "smtp", "MAIL_PORT": free_port()})
+    mail = queue_mail("w@example.org", "Später", "Text")
+    db.session.commit()
+    huey = task_queue.bound().huey
+    huey.flush()  # the task of the commit: delivery is called by hand here
+    assert outbox.deliver(ctx.config) == {"sent": 0, "retry": 1, "failed": 0}
+    db.session.expire_all()
+    (task,) = huey.pending()  # with its time: the worker holds it back until then
+    assert task.name == "deliver_mail" and task.args == ([mail.id],)
+    assert task.eta.replace(tzinfo=UTC) == mail.next_attempt_at
