@@ -21,6 +21,7 @@ from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_organiser
 from tests.helpers.mailbox import delivered, manage_path
 from tests.helpers.participants import form_data
+from tests.helpers.statements import count_statements
 from tests.smtp_server import SmtpServer, free_port, text_of
 
 # The queue keeps tasks for a worker that these tests do not start: delivery is called by hand.
@@ -361,3 +362,38 @@ def test_mail_not_delivered_gets_a_task_for_its_next_attempt(ctx: Flask) -> None
     (task,) = huey.pending()  # with its time: the worker holds it back until then
     assert task.name == "deliver_mail" and task.args == ([mail.id],)
     assert task.eta.replace(tzinfo=UTC) == mail.next_attempt_at
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 0}])
+def test_tasks_of_mails_a_round_here_took_end_without_a_query(ctx: Flask, tmp_path) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    for n in range(3):  # three commits, three tasks
+        queue_mail(f"p{n}@example.org", f"Anmeldung {n}", "Inhalt")
+        db.session.commit()
+    huey = task_queue.bound().huey
+    huey.execute(huey.dequeue())  # the first task's round sends all three
+    with count_statements(ctx) as statements:
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+    assert statements == []
+    assert len(delivered(ctx)) == 3
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_failed_mail_sent_again_is_delivered_by_its_task(
+    ctx: Flask, smtp_server: SmtpServer
+) -> None:
+    ctx.config.update({"MAIL_BACKEND": "smtp", "MAIL_PORT": free_port(), "MAIL_MAX_ATTEMPTS": 1})
+    mail = queue_mail("v@example.org", "Nochmal", "Text")
+    db.session.commit()
+    huey = task_queue.bound().huey
+    huey.execute(huey.dequeue())  # this process takes the mail; the server is down
+    db.session.expire_all()
+    assert mail.status == MailStatus.FAILED
+    ctx.config.update(smtp_server.config())
+    outbox.send_again(mail)  # an organiser's decision, as on the mail page
+    db.session.commit()
+    huey.execute(huey.dequeue())
+    assert len(smtp_server.wait_for(1)) == 1
+    db.session.expire_all()
+    assert mail.status == MailStatus.SENT

@@ -6,6 +6,9 @@ import contextlib
 import logging
 import smtplib
 import ssl
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -335,6 +338,7 @@ def _claim(limit: int, ids: Iterable[int] | None, others: bool = False) -> list[
         session.commit()
     finally:
         session.expire_on_commit = True
+    taken_here().add(mail.id for mail in claimed)
     return sorted(claimed, key=lambda mail: mail.id)
 
 
@@ -364,10 +368,63 @@ _DUE_AMONG = (
 )
 
 
+class TakenHere:
+    """The mails this process leased lately and has sent or is sending.
+
+    A burst of commits queues one task per mail, and one round takes the mails of many: the
+    tasks that follow end without a query when all their mails are among these, as the query
+    would find them leased or sent. A mail leaves this list when its attempt ends otherwise (a
+    retry has a task of its own; a failed mail may be sent again). A shortcut, never the
+    record: should SQLite give a deleted highest id to a new mail within KEEP, that mail's task
+    ends too and the sweep (every minute) sends it, as for a lost task.
+    """
+
+    KEEP = CLAIM_LEASE.total_seconds()
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._taken: OrderedDict[int, float] = OrderedDict()  # id: when, oldest first
+        self._lock = threading.Lock()
+
+    def add(self, ids: Iterable[int]) -> None:
+        """Note mails whose lease was just committed."""
+        now = time.monotonic()
+        with self._lock:
+            for mail_id in ids:
+                self._taken[mail_id] = now
+                self._taken.move_to_end(mail_id)
+            while self._taken and (
+                len(self._taken) > self.SIZE or now - next(iter(self._taken.values())) > self.KEEP
+            ):
+                self._taken.popitem(last=False)
+
+    def forget(self, mail_id: int) -> None:
+        """Drop a mail that was not sent here after all."""
+        with self._lock:
+            self._taken.pop(mail_id, None)
+
+    def covers(self, ids: Sequence[int]) -> bool:
+        """Tell whether every one of these mails was taken here lately."""
+        oldest = time.monotonic() - self.KEEP
+        with self._lock:
+            return bool(ids) and all(self._taken.get(i, oldest - 1) >= oldest for i in ids)
+
+
+def taken_here() -> TakenHere:
+    """Return the mails this process (for the current app) took lately."""
+    return current_app.extensions.setdefault("mails_taken_here", TakenHere())
+
+
 def still_due(ids: Iterable[int]) -> bool:
-    """Tell whether any of these mails still waits to be sent (a read that takes no lock)."""
+    """Tell whether any of these mails still waits to be sent (a read that takes no lock).
+
+    Mails this process took lately need no look (see TakenHere).
+    """
+    ids = list(ids)
+    if taken_here().covers(ids):
+        return False
     with read_only(), db.engine.connect() as connection:
-        found = connection.execute(_DUE_AMONG, {"ids": list(ids), "now": utcnow()}).first()
+        found = connection.execute(_DUE_AMONG, {"ids": ids, "now": utcnow()}).first()
     return found is not None
 
 
@@ -476,8 +533,12 @@ def _record(
         if following is not None:
             parameters = {**mark, "mail_id": following.id, "leased_until": following.leased_until}
             marked = connection.execute(_MARK, parameters).rowcount == 1
-    if outcome.get("status") == MailStatus.PENDING:
-        enqueue("deliver_mail", [outcome["id"]], eta=outcome["next_attempt_at"])
+    if outcome and outcome["status"] != MailStatus.SENT:
+        taken_here().forget(outcome["id"])
+        if outcome["status"] == MailStatus.PENDING:
+            enqueue("deliver_mail", [outcome["id"]], eta=outcome["next_attempt_at"])
+    if following is not None and not marked:
+        taken_here().forget(following.id)
     return marked
 
 
