@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -33,6 +33,7 @@ from eventapp.services.calendar.ical import (
     personal_activities_of,
     registration_ics,
 )
+from eventapp.services.mail import texts
 from eventapp.timezones import format_local, utcnow
 
 MAIL_KIND = "activity_changed"
@@ -226,8 +227,9 @@ def _send(notice: ActivityChangeNotice, activity: Activity, parts: list[str]) ->
                 subject = _("Abgesagt: %(title)s", title=activity.title)
             else:
                 subject = _("Programmänderung: %(title)s", title=activity.title)
-            text = render_template(
+            text = texts.render(
                 "email/activity_changed.txt",
+                registration.language or "de",
                 event=event,
                 activity=activity,
                 registration=registration,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -26,7 +26,7 @@ from eventapp.models import (
     RegistrationStatus,
 )
 from eventapp.services.calendar import ical
-from eventapp.services.mail import mime, outbox
+from eventapp.services.mail import mime, outbox, texts
 from eventapp.services.registration.tokens import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,10 @@ def _text(
         event_position = batch.event_positions.get(registration.id)
     else:
         event_position = None
-    with force_locale(registration.language or "de"), urls.from_public_base():
-        return render_template(
+    with urls.from_public_base():
+        return texts.render(
             f"email/{template}.txt",
+            registration.language or "de",
             registration=registration,
             event=registration.event,
             choices=active_choices(registration, batch.positions if batch else None),
