@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, url_for
 
 if TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
+
     from eventapp.models import Activity, Event
 
 # Set while a mail is written: its links start with PUBLIC_BASE_URL even inside a request.
@@ -42,13 +44,26 @@ def public_url(endpoint: str, **values: Any) -> str:
 def _configured_url(endpoint: str, values: dict[str, Any]) -> str:
     """Build a route's address under PUBLIC_BASE_URL's scheme, host and path (no SERVER_NAME)."""
     app = current_app
-    base = urlsplit(app.config["PUBLIC_BASE_URL"])
-    adapter = app.url_map.bind(
-        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme or "http"
-    )
     values = dict(values)
     app.inject_url_defaults(endpoint, values)
-    return adapter.build(endpoint, values, force_external=True)
+    return _public_routes(app.config["PUBLIC_BASE_URL"]).build(
+        endpoint, values, force_external=True
+    )
+
+
+def _public_routes(base_url: str) -> MapAdapter:
+    """Return the app's routes bound to an address (bound once per app and address)."""
+    bound: dict[str, MapAdapter] = current_app.extensions.setdefault("public_routes", {})
+    adapter = bound.get(base_url)
+    if adapter is None:
+        base = urlsplit(base_url)
+        adapter = current_app.url_map.bind(
+            base.netloc,
+            script_name=base.path.rstrip("/") or "/",
+            url_scheme=base.scheme or "http",
+        )
+        bound[base_url] = adapter
+    return adapter
 
 
 def site_url() -> str:

@@ -124,6 +124,19 @@ def test_links_outside_a_request_start_with_public_base_url(ctx: Flask) -> None:
     assert "URL:https://example.org/innovationstag/testtag/programm/" in feed
 
 
+def test_links_outside_a_request_follow_a_changed_public_base_url(ctx: Flask) -> None:
+    build_event()
+    event = db.session.scalars(sa.select(Event)).one()
+    for base in (
+        "https://a.example.org/tag",
+        "http://b.example.org:8080",
+        "https://a.example.org/tag",
+    ):
+        ctx.config["PUBLIC_BASE_URL"] = base
+        assert urls.event_url(event) == f"{base}/testtag/"
+        assert urls.manage_url(event, "abc") == f"{base}/testtag/verwalten/abc"
+
+
 def test_mail_links_use_public_base_url_even_when_the_request_came_elsewhere(
     client: FlaskClient, app: Flask
 ) -> None:

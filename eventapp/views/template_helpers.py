@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from babel import dates as babel_dates
 from flask import Flask, Response, current_app, redirect, request, session, url_for
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 
 from eventapp import labels, urls
 from eventapp.models import ActivityKind, OrganiserRole, ParticipantRole
@@ -42,7 +42,7 @@ def localtime(moment: datetime | None, zone_name: str, style: str = "datetime") 
 
 def longdate(day: date | None, style: str = "full") -> str:
     """Format a calendar date in the visitor's language."""
-    return format_date(day, style) if day else ""
+    return _date_text(day, style, str(get_locale() or "de")) if day else ""
 
 
 def number(value: int) -> str:
