@@ -15,7 +15,11 @@ LINE_BREAKS = "\t\n\r"
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}-{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
-_OTHER_UNFIT = r"\x7f-\x9f\ud800-\udfff" + _NONCHARACTERS
+# What printable looks at: the unfit characters of the Basic Multilingual Plane and every
+# character beyond it (whose few noncharacters _unfit_only sorts out). A class of ranges within
+# the plane is tested by one table lookup per character; the 16 ranges of noncharacters beyond
+# it would be tried one by one for every character of a text.
+_OTHER_UNFIT = r"\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\U00010000-\U0010ffff"
 _UNFIT_ONE_LINE = re.compile(r"[\x00-\x1f" + _OTHER_UNFIT + "]")
 _UNFIT_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f" + _OTHER_UNFIT + "]")
 
@@ -41,4 +45,10 @@ def unfit_characters(text: str) -> bool:
 def printable(text: str, multiline: bool = True) -> str:
     """Return text without the characters files and mail cannot hold (line breaks kept if asked)."""
     pattern = _UNFIT_MULTILINE if multiline else _UNFIT_ONE_LINE
-    return pattern.sub("", text)
+    return pattern.sub(_unfit_only, text)
+
+
+def _unfit_only(found: re.Match[str]) -> str:
+    """Drop a character printable found, unless it is a fit one beyond the Basic Plane."""
+    character = found.group()
+    return character if character >= "\U00010000" and ord(character) & 0xFFFE != 0xFFFE else ""

@@ -464,3 +464,10 @@ def test_character_checks_follow_the_unicode_categories_for_every_code_point() -
             control and character not in "\t\n\r"
         ), hex(number)
         assert plain_text.unfit_characters(character) is unstorable, hex(number)
+        kept = f"a{character}b"
+        assert plain_text.printable(kept, multiline=False) == (
+            "ab" if control or unstorable else kept
+        ), hex(number)
+        assert plain_text.printable(kept) == (
+            "ab" if (control and character not in "\t\n\r") or unstorable else kept
+        ), hex(number)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import email
+import email.errors
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -130,3 +131,22 @@ def test_any_message_is_written_as_the_email_package_writes_it(
     attachments: list[mime.Attachment],
 ) -> None:
     same_as_tree(sender, recipient, subject, text, html, attachments)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.sampled_from(["To", "Message-ID"]),
+    value=st.one_of(
+        st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=55, max_size=80),
+        st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=90),
+        header_text,
+    ),
+)
+def test_header_line_is_written_as_compat32_folds_it(name: str, value: str) -> None:
+    def outcome(fold: Callable[[str, str], bytes]) -> object:
+        try:
+            return fold(name, value)
+        except email.errors.HeaderParseError as error:  # a line break that starts a header
+            return type(error)
+
+    assert outcome(mime._line) == outcome(compat32.clone(linesep="\r\n").fold_binary)

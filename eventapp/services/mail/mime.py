@@ -11,6 +11,7 @@ of message objects for every mail.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import sys
 from collections.abc import Sequence
@@ -49,6 +50,17 @@ WIRE = _WirePolicy(linesep="\r\n")
 _UNCACHED_WIRE = compat32.clone(linesep="\r\n")
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
 _CRLF = b"\r\n"
+
+
+# A header value compat32 writes unchanged when its line is short: printable ASCII, no spaces.
+_UNBROKEN = re.compile(r"[!-~]*")
+
+
+def _line(name: str, value: str) -> bytes:
+    """Return one header as compat32 writes it, without folding a short plain value."""
+    if len(name) + len(value) <= 76 and _UNBROKEN.fullmatch(value):
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _UNCACHED_WIRE.fold_binary(name, value)
 
 
 @lru_cache(maxsize=1024)
@@ -184,10 +196,10 @@ def build_message(
         [
             head,
             _folded("From", sender_header),
-            _UNCACHED_WIRE.fold_binary("To", recipient),
+            _line("To", recipient),
             _folded("Subject", _subject_header(subject)),
             _folded("Date", formatdate(localtime=False)),  # the same for a second's mails
-            _UNCACHED_WIRE.fold_binary("Message-ID", make_msgid(domain=domain or None)),
+            _line("Message-ID", make_msgid(domain=domain or None)),
             _CRLF,
             body,
         ]
