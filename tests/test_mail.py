@@ -397,3 +397,29 @@ def test_failed_mail_sent_again_is_delivered_by_its_task(
     assert len(smtp_server.wait_for(1)) == 1
     db.session.expire_all()
     assert mail.status == MailStatus.SENT
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_rendered_mail_that_waits_is_tried_again_as_it_was(app: Flask, client: FlaskClient) -> None:
+    down = free_port()
+    app.config.update({"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": down})
+    with app.app_context():
+        make_event()
+        db.session.commit()
+    assert client.post("/testtag/anmeldung", data=form_data(network="")).status_code == 302
+    with app.app_context():
+        assert outbox.deliver(app.config)["retry"] == 1
+        mail = db.session.scalar(sa.select(OutboxMail))
+        assert mail.render_data is None and b"Message-ID: " in mail.message  # kept as tried
+        tried = mail.message
+        mail.next_attempt_at = utcnow()
+        db.session.commit()
+    server = SmtpServer(down)
+    server.start()
+    try:
+        with app.app_context():
+            assert outbox.deliver(app.config)["sent"] == 1
+        (message,) = server.wait_for(1)
+    finally:
+        server.stop()
+    assert message["Message-ID"] in tried.decode()

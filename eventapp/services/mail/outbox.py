@@ -454,8 +454,10 @@ def _send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> di
     commit that records the previous mail's outcome; after the server's answer the outcome is
     recorded. So a worker killed in between leaves a marked row, never an unmarked sent mail.
     The mark only takes while this worker's lease holds: a mail whose lease ran out before its
-    turn (a slow server) may have been taken by another worker, and is left to it. The round
-    writes through one connection of its own, without the session's bookkeeping per commit.
+    turn (a slow server) may have been taken by another worker, and is left to it. A rendered
+    message is stored only when its attempt fails (to be tried again as it was); a mail cut
+    off in between keeps what it is rendered from. The round writes through one connection of
+    its own, without the session's bookkeeping per commit.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not outgoing:
@@ -466,8 +468,6 @@ def _send_claimed(config: Mapping[str, Any], outgoing: Sequence[Outgoing]) -> di
         try:
             for item in outgoing:
                 start = {"delivery_started_at": utcnow()}
-                if item.rendered and item.message:  # keep what is sent, in case it has to wait
-                    start |= {"message": item.message, "render_data": None}
                 if _record(connection, stored, item, start):
                     stored = _attempt(config, transport, item, counts)
                 else:
@@ -497,6 +497,8 @@ def _attempt(
     except (smtplib.SMTPException, OSError, ValueError) as error:
         transport.close()
         outcome["last_error"] = f"{type(error).__name__}: {error}"[:2000]
+        if item.rendered and item.message:  # it waits, or may be sent again, as it was tried
+            outcome |= {"message": item.message, "render_data": None}
         if attempts >= int(config["MAIL_MAX_ATTEMPTS"]) or not item.message:
             outcome["status"] = MailStatus.FAILED
             counts["failed"] += 1
