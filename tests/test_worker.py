@@ -254,6 +254,9 @@ def test_link_sent_on_a_second_registration_is_delivered_by_the_worker(
         log=worker.log,
     )
     assert any("Sie sind bereits angemeldet" in subject for subject in subjects)
+    log = worker.log.read_text()
+    assert "Huey consumer started" in log  # the worker says that it runs …
+    assert "Executing" not in log and "executed in" not in log  # … not every task it ran
 
 
 def test_smtp_down_then_back_every_mail_delivered_exactly_once(

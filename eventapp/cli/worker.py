@@ -28,6 +28,10 @@ def worker_command(threads: int | None) -> None:
     if queue.huey.immediate:
         raise click.UsageError("TASK_QUEUE_IMMEDIATE is set: tasks already run where they start")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Two lines for every task (a burst of registrations queues one each) tell nothing the
+    # services do not log themselves; failed tasks are still logged (as errors).
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("huey.consumer").setLevel(logging.INFO)  # start, stop, periodic duties
     consumer = queue.huey.create_consumer(
         workers=threads or int(app.config["WORKER_THREADS"]),
         worker_type="thread",
