@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from eventapp.extensions import db
-from eventapp.models import Event, OutboxMail
+from eventapp.models import Enrolment, EnrolmentStatus, Event, OutboxMail
 from eventapp.services.mail import outbox
 from eventapp.services.registration import registrations as service
+from eventapp.services.registration import waitlist
+from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
 from tests.helpers.mailbox import delivered, plain_text
 from tests.helpers.participants import person
@@ -72,3 +75,24 @@ def test_a_round_reads_all_places_in_line_at_once(ctx: Flask) -> None:
     reads = [[s for s in run if s.lstrip().upper().startswith("SELECT")] for run in (few, many)]
     assert len(reads[0]) == len(reads[1]), reads  # the same queries for 3 mails as for 12
     assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 16
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_places_in_line_go_by_queue_time_then_by_arrival(ctx: Flask) -> None:
+    event = make_event(capacity=20)
+    make_activity(event, title="Gefragt", capacity=1)
+    db.session.commit()
+    _register(5)  # person0 holds the seat; person1 … person4 wait
+    waiting = db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.status == EnrolmentStatus.WAITLISTED)
+    ).all()
+    start = utcnow()
+    for enrolment, seconds in zip(sorted(waiting, key=lambda e: e.id), (2, 1, 1, 0), strict=True):
+        enrolment.queued_at = start + timedelta(seconds=seconds)
+    db.session.commit()
+    assert outbox.deliver(ctx.config)["sent"] == 5
+    places = _places(ctx)
+    assert [places[f"person{n}@example.org"] for n in range(1, 5)] == [["4"], ["2"], ["3"], ["1"]]
+    for enrolment in waiting:  # the same places as counted one by one
+        address = enrolment.registration.email
+        assert places[address] == [str(waitlist.waitlist_position(enrolment))]
