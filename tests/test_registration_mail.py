@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from eventapp.extensions import db
-from eventapp.models import Enrolment, EnrolmentStatus, Event, OutboxMail
+from eventapp.models import (
+    Activity,
+    ActivityKind,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    OutboxMail,
+)
 from eventapp.services.mail import outbox
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration import waitlist
@@ -96,3 +104,32 @@ def test_places_in_line_go_by_queue_time_then_by_arrival(ctx: Flask) -> None:
     for enrolment in waiting:  # the same places as counted one by one
         address = enrolment.registration.email
         assert places[address] == [str(waitlist.waitlist_position(enrolment))]
+
+
+def _calendar(message: Any) -> str:
+    (part,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    return (
+        part.get_content() if isinstance(part.get_content(), str) else part.get_content().decode()
+    )
+
+
+@pytest.mark.parametrize("app_config", QUEUED_ONLY)
+def test_each_person_in_a_round_gets_the_calendar_of_their_own_plan_and_language(
+    ctx: Flask,
+) -> None:
+    event = make_event(capacity=20)
+    make_activity(event, title="Gefragt", capacity=2)
+    make_activity(event, title="Begrüßung", kind=ActivityKind.PLENARY, start="09:00", end="09:30")
+    db.session.commit()
+    workshop = db.session.scalar(sa.select(Activity).where(Activity.title == "Gefragt"))
+    for n, language in enumerate(("de", "en", "de", "en")):  # two seats, two waiting
+        service.register(event, person(n, language=language), [workshop.id])
+        db.session.commit()
+    assert outbox.deliver(ctx.config)["sent"] == 4
+    calendars = {str(m["To"]): _calendar(m) for m in delivered(ctx)}
+    for n in range(4):
+        calendar = calendars[f"person{n}@example.org"]
+        assert "SUMMARY:Begrüßung" in calendar  # the part of the day for everyone
+        assert ("SUMMARY:Gefragt" in calendar) is (n < 2)  # the workshop only with a seat
+        name = "mein Programm" if n % 2 == 0 else "my programme"
+        assert f"X-WR-CALNAME:Testtag – {name}" in calendar

@@ -39,15 +39,28 @@ def manage_url(registration: Registration, manage_token: str) -> str:
 
 
 def calendar_attachment(
-    registration: Registration, activities: Sequence[Activity] | None = None
+    registration: Registration,
+    activities: Sequence[Activity] | None = None,
+    batch: MailBatch | None = None,
 ) -> list[tuple[str, str, bytes]]:
     """Return the personal calendar as an attachment (none while it cannot be built).
 
-    `activities` are the person's, when the batch's loader already loaded them.
+    `activities` are the person's, when the batch's loader already loaded them; a batch keeps
+    the calendars it built, as many people in a round share a plan (and a language).
     """
+    built = batch.calendar_files if batch is not None and activities is not None else None
+    plan = (
+        registration.event_id,
+        registration.language or "de",
+        tuple(a.id for a in activities or ()),
+    )
+    payload = built.get(plan) if built is not None else None
     try:
-        with urls.from_public_base():
-            payload = ical.registration_ics(registration, activities)
+        if payload is None:
+            with urls.from_public_base():
+                payload = ical.registration_ics(registration, activities)
+            if built is not None:
+                built[plan] = payload
     except NotImplementedError:
         return []
     name = f"{registration.event.slug}-mein-programm.ics"
@@ -199,6 +212,8 @@ class MailBatch:
     # the day by registration id.
     positions: dict[int, int] = field(default_factory=dict)
     event_positions: dict[int, int] = field(default_factory=dict)
+    # The personal calendars built so far, by event, language and the plan's activities.
+    calendar_files: dict[tuple[int, str, tuple[int, ...]], bytes] = field(default_factory=dict)
 
 
 def load_registrations(batch: Sequence[OutboxMail]) -> MailBatch:
@@ -266,7 +281,7 @@ def render_queued(queued: OutboxMail) -> bytes | None:
     attachments = []
     if data.get("with_calendar"):
         calendar = batch.calendars.get(registration.id) if batch is not None else None
-        attachments = calendar_attachment(registration, calendar)
+        attachments = calendar_attachment(registration, calendar, batch)
     return mime.build_message(
         current_app.config["MAIL_FROM"], queued.recipient, queued.subject, text, None, attachments
     )
