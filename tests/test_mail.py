@@ -423,3 +423,17 @@ def test_rendered_mail_that_waits_is_tried_again_as_it_was(app: Flask, client: F
     finally:
         server.stop()
     assert message["Message-ID"] in tried.decode()
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 0}])
+def test_a_mail_task_takes_along_up_to_a_hundred_due_mails(ctx: Flask, tmp_path) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    for first, count in ((0, 1), (1, 100)):  # two commits, two tasks
+        for n in range(first, first + count):
+            queue_mail(f"p{n}@example.org", "Anmeldung", "Inhalt")
+        db.session.commit()
+    huey = task_queue.bound().huey
+    huey.execute(huey.dequeue())  # the first commit's task: its mail and 99 of those behind
+    assert len(delivered(ctx)) == 100
+    huey.execute(huey.dequeue())  # the second one's: the last of its mails
+    assert len(delivered(ctx)) == 101

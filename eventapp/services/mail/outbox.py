@@ -46,8 +46,9 @@ _MARK = sa.update(_OUTBOX).where(
 
 # A delivery that started but never finished is tried again after this long.
 CLAIM_LEASE = timedelta(minutes=5)
-# The most mails a task for one commit's mails takes along from those already due.
-ROUND_SIZE = 50
+# The most mails a task for one commit's mails takes along from those already due (as many
+# as a round of the sweep): a second of a rush of registrations goes out in one round.
+ROUND_SIZE = 100
 # The longest pause between two attempts at a mail.
 MAX_RETRY_DELAY = timedelta(hours=1)
 # The reason shown for a mail whose delivery was cut off.
