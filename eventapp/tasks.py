@@ -25,16 +25,26 @@ def deliver_mail(ids: list[int]) -> None:
 
     The task first waits MAIL_ROUND_WAIT_MS for the mails of commits close behind, then sends
     them with its own and any other due ones in one round, so a burst of registrations is sent
-    in a few rounds; the tasks of the mails that went along find nothing left and end.
+    in a few rounds. The tasks that come while it waits hand their mails to its round and end;
+    those of the mails that went along find nothing left and end.
     """
     from eventapp.services.mail import outbox
 
     config = current_app.config
+    wait = int(config["MAIL_ROUND_WAIT_MS"]) / 1000
+    waits = wait > 0 and not task_queue.bound().huey.immediate
+    upcoming = outbox.next_round()
+    if waits and upcoming.join(ids):
+        return  # the round a task of this worker waits to start takes them along
     if not outbox.still_due(ids):
         return  # an earlier round sent them
-    wait = int(config["MAIL_ROUND_WAIT_MS"]) / 1000
-    if wait > 0 and not task_queue.bound().huey.immediate:
-        time.sleep(wait)
+    if waits:
+        if upcoming.join_or_wait(ids):
+            return
+        try:
+            time.sleep(wait)
+        finally:
+            ids = [*ids, *upcoming.start()]
     outbox.deliver_with_due(config, ids)
 
 

@@ -437,3 +437,40 @@ def test_a_mail_task_takes_along_up_to_a_hundred_due_mails(ctx: Flask, tmp_path)
     assert len(delivered(ctx)) == 100
     huey.execute(huey.dequeue())  # the second one's: the last of its mails
     assert len(delivered(ctx)) == 101
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 1500}]
+)
+def test_tasks_that_come_while_a_round_waits_hand_their_mails_to_it(ctx: Flask, tmp_path) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    event = make_event()
+    campaign = MailCampaign(
+        event_id=event.id,
+        created_by_email="o@example.org",
+        subject="R",
+        body="T",
+        send_key="k" * 64,
+    )
+    db.session.add(campaign)
+    db.session.commit()
+    huey = task_queue.bound().huey
+    queue_mail("erste@example.org", "Eins", "Text")
+    db.session.commit()
+    with count_statements(ctx) as statements:
+        waiting = threading.Thread(target=huey.execute, args=(huey.dequeue(),))
+        waiting.start()  # the first mail's task waits before its round …
+        time.sleep(0.3)
+        paced = queue_mail("rund@example.org", "Rundmail", "Text")
+        paced.campaign_id = campaign.id  # a round takes campaign mails only when handed them
+        db.session.commit()
+        queue_mail("zweite@example.org", "Zwei", "Text")
+        db.session.commit()
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)  # … the tasks behind it hand their mails over and end
+        assert delivered(ctx) == []
+        waiting.join(timeout=10)
+    recipients = sorted(m["To"] for m in delivered(ctx))
+    assert recipients == ["erste@example.org", "rund@example.org", "zweite@example.org"]
+    leases = [s for s in statements if s.startswith("UPDATE outbox_mail SET next_attempt_at")]
+    assert len(leases) == 1  # one round for all three

@@ -416,6 +416,46 @@ def taken_here() -> TakenHere:
     return current_app.extensions.setdefault("mails_taken_here", TakenHere())
 
 
+class NextRound:
+    """The round a task of this process waits to start (MAIL_ROUND_WAIT_MS), and its mails.
+
+    While one task waits, the tasks of the commits close behind it hand their mails over and
+    end, instead of each waiting to send a round of its own with the few mails left over.
+    """
+
+    def __init__(self) -> None:
+        self._handed: list[int] | None = None  # None: no task waits
+        self._lock = threading.Lock()
+
+    def join(self, ids: Sequence[int]) -> bool:
+        """Hand mails to the round a task here waits to start; False when none waits."""
+        with self._lock:
+            if self._handed is None:
+                return False
+            self._handed.extend(ids)
+            return True
+
+    def join_or_wait(self, ids: Sequence[int]) -> bool:
+        """Hand mails to the round a task here waits to start (True), or be that task (False)."""
+        with self._lock:
+            if self._handed is not None:
+                self._handed.extend(ids)
+                return True
+            self._handed = []
+            return False
+
+    def start(self) -> list[int]:
+        """End the wait: return the mails handed over meanwhile; later tasks wait anew."""
+        with self._lock:
+            handed, self._handed = self._handed or [], None
+        return handed
+
+
+def next_round() -> NextRound:
+    """Return the round a task of this process (for the current app) waits to start."""
+    return current_app.extensions.setdefault("mail_next_round", NextRound())
+
+
 def still_due(ids: Iterable[int]) -> bool:
     """Tell whether any of these mails still waits to be sent (a read that takes no lock).
 
