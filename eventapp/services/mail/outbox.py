@@ -258,14 +258,17 @@ class Transport:
         self.config = config
         self.backend = config["MAIL_BACKEND"]
         self.smtp: smtplib.SMTP | None = None
+        self.folder: Path | None = None  # the file backend's, made once per round
 
     def send(self, mail: OutboxMail | Outgoing) -> None:
         """Deliver one message or raise."""
         if self.backend == "file":
-            folder = Path(self.config["MAIL_FILE_DIR"] or Path(current_app.instance_path) / "mail")
-            folder.mkdir(parents=True, exist_ok=True)
+            if self.folder is None:
+                folder = self.config["MAIL_FILE_DIR"] or Path(current_app.instance_path) / "mail"
+                self.folder = Path(folder)
+                self.folder.mkdir(parents=True, exist_ok=True)
             stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-            (folder / f"{stamp}-{mail.id:06d}.eml").write_bytes(mail.message)
+            (self.folder / f"{stamp}-{mail.id:06d}.eml").write_bytes(mail.message)
             return
         if self.backend != "smtp":
             raise ValueError(f"unknown MAIL_BACKEND {self.backend!r}")
