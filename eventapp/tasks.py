@@ -28,12 +28,12 @@ def deliver_mail(ids: list[int]) -> None:
     in a few rounds. The tasks that come while it waits hand their mails to its round and end;
     those of the mails that went along find nothing left and end.
     """
-    from eventapp.services.mail import outbox
+    from eventapp.services.mail import outbox, rounds
 
     config = current_app.config
     wait = int(config["MAIL_ROUND_WAIT_MS"]) / 1000
     waits = wait > 0 and not task_queue.bound().huey.immediate
-    upcoming = outbox.next_round()
+    upcoming = rounds.next_round()
     if waits and upcoming.join(ids):
         return  # the round a task of this worker waits to start takes them along
     if not outbox.still_due(ids):
