@@ -23,7 +23,8 @@ from eventapp.services import DomainError
 T = TypeVar("T")
 
 # True while the current unit of work may write: SQLite then takes the write lock at BEGIN,
-# so a transaction never has to upgrade a read lock (which fails at once when contended).
+# so a transaction never has to upgrade a read lock (which fails at once when contended);
+# PostgreSQL runs a unit without it outside a transaction until it writes.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 # Longest wait in seconds for the write lock at BEGIN; None means the configured busy timeout.
 write_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -33,7 +34,7 @@ write_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 
 @contextmanager
 def read_only() -> Iterator[None]:
-    """Run the enclosed unit of work with a deferred (read) transaction on SQLite."""
+    """Run the enclosed unit of work as a reader: deferred BEGIN on SQLite, none on PostgreSQL."""
     token = write_intent.set(False)
     try:
         yield
@@ -154,13 +155,52 @@ def configure_engine(app: Flask, engine: Engine) -> None:
 IDLE_BEFORE_PING_S = 10.0
 
 
+# Marks a pooled PostgreSQL connection these hooks switched to autocommit for reading.
+_READING = "eventapp_reading"
+
+
 def install_postgresql_hooks(engine: Engine) -> None:
-    """Check pooled connections that sat idle before they are used, and only those.
+    """Read without a transaction, and check pooled connections that sat idle before use.
+
+    A reading unit of work (write_intent false: GET and HEAD requests) runs its statements in
+    autocommit: at READ COMMITTED each statement of a transaction sees its own snapshot anyway,
+    so leaving out BEGIN and ROLLBACK changes nothing it reads and saves two round trips. Its
+    first statement that is not a plain SELECT (a write, a locking read, a savepoint, any raw
+    SQL) ends the autocommit first, so from there on it is one transaction again, committed or
+    rolled back whole as before. Without a ROLLBACK per request psycopg also keeps the
+    statements it prepared on the server (a rollback makes it drop them all).
 
     Busy connections are in use every moment and need no round trip to prove it; one that sat
     idle may have been ended by a database restart or a network timeout meanwhile. A failed
     check makes the pool open a fresh connection instead (SQLAlchemy retries the checkout).
     """
+
+    @sa.event.listens_for(engine, "begin")
+    def _read_without_transaction(connection: Connection) -> None:
+        pooled = connection.connection
+        dbapi_connection = pooled.dbapi_connection
+        if not write_intent.get():
+            if not dbapi_connection.autocommit:  # an explicit AUTOCOMMIT level stays as it is
+                dbapi_connection.autocommit = True
+                pooled.info[_READING] = True
+        elif pooled.info.pop(_READING, False):
+            dbapi_connection.autocommit = False
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _transaction_before_writing(
+        connection: Connection | None,
+        _cursor: Any,
+        _statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        if connection is None:  # a prebuilt read (eventapp/prebuilt.py): one SELECT, autocommit
+            return
+        pooled = connection.connection
+        if _READING in pooled.info and not is_plain_read(context):
+            del pooled.info[_READING]
+            pooled.dbapi_connection.autocommit = False  # psycopg sends BEGIN before it
 
     @sa.event.listens_for(engine, "checkin")
     def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
@@ -178,6 +218,15 @@ def install_postgresql_hooks(engine: Engine) -> None:
             dbapi_connection.rollback()
         except Exception as error:
             raise sa.exc.DisconnectionError(str(error)) from error
+
+
+def is_plain_read(context: Any) -> bool:
+    """Tell whether a statement only reads and takes no lock: a compiled SELECT, not FOR UPDATE."""
+    compiled = context.compiled
+    if compiled is None or context.execution_options.get("stream_results"):
+        return False
+    statement = compiled.statement
+    return bool(statement.is_select) and getattr(statement, "_for_update_arg", None) is None
 
 
 def is_lock_timeout(error: OperationalError) -> bool:

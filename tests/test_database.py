@@ -1,11 +1,15 @@
-"""Engine settings: SQLite's write lock handed on promptly, retryable PostgreSQL aborts."""
+"""Engine settings: SQLite's write lock handed on promptly, retryable PostgreSQL aborts, reads
+outside a transaction on PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg.errors
 import pytest
@@ -23,6 +27,7 @@ from eventapp.database import (
     read_only,
 )
 from eventapp.extensions import db
+from eventapp.models import Event, ExportLog, Network
 from tests.factories import make_event
 
 
@@ -212,3 +217,103 @@ def test_connections_ended_while_idle_are_replaced_before_use(
     monkeypatch.setattr(database, "IDLE_BEFORE_PING_S", 0.0)
     for _ in range(3):
         assert client.get("/testtag/").status_code == 200
+
+
+def require_postgresql(app: Flask) -> None:
+    """Skip the test on SQLite, whose transactions these hooks leave as they are."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's transactions")
+
+
+@contextmanager
+def statements_seen(engine: sa.Engine) -> Iterator[list[tuple[str, bool]]]:
+    """Record each statement's first word and whether it ran inside a transaction."""
+    seen: list[tuple[str, bool]] = []
+
+    def note(connection: sa.Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+        status = connection.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+        seen.append(
+            (statement.split(None, 1)[0].upper(), status != psycopg.pq.TransactionStatus.IDLE)
+        )
+
+    sa.event.listen(engine, "after_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", note)
+
+
+def test_reading_requests_run_outside_a_transaction_on_postgresql(
+    app: Flask, client: FlaskClient
+) -> None:
+    """No BEGIN and ROLLBACK around the reads of a GET: each statement stands alone."""
+    require_postgresql(app)
+    with app.app_context():
+        make_event()
+        db.session.commit()
+        engine = db.engine
+    with statements_seen(engine) as seen:
+        for path in ("/testtag/", "/testtag/anmeldung", "/testtag/programm.ics"):
+            assert client.get(path).status_code == 200
+    assert seen
+    assert [in_transaction for _, in_transaction in seen] == [False] * len(seen)
+
+
+def test_a_reading_unit_that_writes_keeps_its_writes_in_one_transaction(ctx: Flask) -> None:
+    require_postgresql(ctx)
+    with statements_seen(db.engine) as seen, read_only():
+        assert db.session.scalars(sa.select(Network)).all() == []
+        db.session.add_all(
+            [
+                Network(name="Erstes", region="", state=""),
+                Network(name="Zweites", region="", state=""),
+            ]
+        )
+        db.session.flush()
+        db.session.rollback()
+    assert db.session.scalars(sa.select(Network)).all() == []
+    assert seen[0] == ("SELECT", False)
+    assert seen[1:] and all(in_transaction for _, in_transaction in seen[1:])
+
+    with read_only():
+        assert db.session.scalars(sa.select(Network)).all() == []
+        database.write_unit(
+            lambda: db.session.add(Network(name="Gespeichert", region="", state=""))
+        )
+    assert db.session.scalars(sa.select(Network.name)).all() == ["Gespeichert"]
+
+
+def test_a_locking_read_in_a_reading_unit_holds_its_lock_until_the_end(ctx: Flask) -> None:
+    require_postgresql(ctx)
+    event_id = make_event().id
+    db.session.commit()
+    locking = sa.select(Event.id).where(Event.id == event_id).with_for_update(nowait=True)
+    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    try:
+        with read_only():
+            db.session.execute(locking)
+            with other.connect() as connection, pytest.raises(OperationalError):
+                connection.execute(locking)
+            db.session.rollback()
+        with other.connect() as connection:
+            assert connection.execute(locking).scalar_one() == event_id
+    finally:
+        other.dispose()
+
+
+def test_a_reading_request_that_writes_commits_its_write(
+    app: Flask, staff_client: FlaskClient
+) -> None:
+    """A download is a GET, and its note in the export log is still stored, in a transaction."""
+    require_postgresql(app)
+    with app.app_context():
+        event_id = make_event().id
+        db.session.commit()
+        engine = db.engine
+    url = f"/organisation/veranstaltungen/{event_id}/anmeldungen/export.csv"
+    with statements_seen(engine) as seen:
+        assert staff_client.get(url).status_code == 200
+    assert [in_transaction for word, in_transaction in seen if word == "INSERT"] == [True]
+    with app.app_context():
+        assert db.session.scalars(sa.select(ExportLog.event_id)).all() == [event_id]
