@@ -12,6 +12,9 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT": 15,
     # Seconds a PostgreSQL statement may wait for a row lock before giving up (then: 503).
     "LOCK_TIMEOUT": 15,
+    # Runs of one statement on a PostgreSQL connection before psycopg prepares it on the server
+    # (parsed and planned once); empty: never (PgBouncer before 1.22 in transaction mode).
+    "POSTGRESQL_PREPARE_THRESHOLD": 5,
     # Secret for sessions and CSRF; empty means: generate once into instance/secret_key.
     "SECRET_KEY": "",
     # Default language of the site; the visitor's choice is kept in the session.
@@ -115,6 +118,8 @@ INT_KEYS = {
     "TRUSTED_PROXIES",
     "PASSWORD_RESET_MINUTES",
 }
+# Whole numbers where an empty value means "none".
+OPTIONAL_INT_KEYS = {"POSTGRESQL_PREPARE_THRESHOLD"}
 BOOL_KEYS = {
     "WTF_CSRF_ENABLED",
     "RATELIMIT_ENABLED",
@@ -139,6 +144,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             settings[key] = int(value)
         elif key in BOOL_KEYS:
             settings[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in OPTIONAL_INT_KEYS:
+            settings[key] = int(value) if value.strip() else None
         elif isinstance(DEFAULTS[key], list):  # comma-separated, e.g. EVENTAPP_LANGUAGES=de,en
             settings[key] = [item.strip() for item in value.split(",") if item.strip()]
         elif DEFAULTS[key] is None:  # seconds, or empty for none

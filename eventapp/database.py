@@ -83,8 +83,12 @@ def engine_options(uri: str, app_config: dict[str, Any]) -> dict[str, Any]:
         return {"connect_args": {"timeout": app_config["SQLITE_BUSY_TIMEOUT"]}}
     if uri.startswith("postgresql"):
         timeout_ms = int(app_config["LOCK_TIMEOUT"]) * 1000
+        # Sent with the connection's start-up, so it costs no round trip of its own.
+        connect_args: dict[str, Any] = {"options": f"-c lock_timeout={timeout_ms}"}
+        if sa.make_url(uri).get_driver_name() == "psycopg":
+            connect_args["prepare_threshold"] = app_config["POSTGRESQL_PREPARE_THRESHOLD"]
         # No ping on every checkout (a round trip per request): see install_postgresql_hooks.
-        return {"connect_args": {"options": f"-c lock_timeout={timeout_ms}"}}
+        return {"connect_args": connect_args}
     return {}
 
 

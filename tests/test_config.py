@@ -65,3 +65,12 @@ def test_switches_read_false_and_true_in_the_usual_spellings() -> None:
     assert config.from_environment({"EVENTAPP_WTF_CSRF_TIME_LIMIT": "3600"}) == {
         "WTF_CSRF_TIME_LIMIT": 3600
     }
+
+
+def test_an_empty_prepare_threshold_means_never_prepare() -> None:
+    assert config.from_environment({"EVENTAPP_POSTGRESQL_PREPARE_THRESHOLD": ""}) == {
+        "POSTGRESQL_PREPARE_THRESHOLD": None
+    }
+    assert config.from_environment({"EVENTAPP_POSTGRESQL_PREPARE_THRESHOLD": "0"}) == {
+        "POSTGRESQL_PREPARE_THRESHOLD": 0
+    }

@@ -317,3 +317,24 @@ def test_a_reading_request_that_writes_commits_its_write(
     assert [in_transaction for word, in_transaction in seen if word == "INSERT"] == [True]
     with app.app_context():
         assert db.session.scalars(sa.select(ExportLog.event_id)).all() == [event_id]
+
+
+@pytest.mark.parametrize(
+    ("app_config", "prepared"),
+    [({}, True), ({"POSTGRESQL_PREPARE_THRESHOLD": None}, False)],
+)
+def test_statements_prepared_on_the_server_outlive_reading_units(
+    ctx: Flask, prepared: bool
+) -> None:
+    """psycopg prepares a statement run often; the end of a reading unit no longer drops them."""
+    require_postgresql(ctx)
+    make_event()
+    db.session.commit()
+    for _ in range(8):  # as GET requests through the ORM session would
+        with read_only():
+            assert db.session.scalars(sa.select(Event.slug)).all() == ["testtag"]
+            db.session.rollback()
+    assert db.engine.pool.checkedin() == 1  # the connection the reads used
+    with db.engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT name FROM pg_prepared_statements")
+        assert bool(names.scalars().all()) is prepared
