@@ -116,26 +116,10 @@ def _subject(language: str, event_title: str, subject: LazyString) -> str:
         return f"{subject} – {event_title}"
 
 
-def _queue(
-    registration: Registration,
-    kind: str,
-    subject: LazyString,
-    template: str,
-    *,
-    with_calendar: bool = False,
-    manage_token: str | None = None,
-    **extra: Any,
-) -> None:
+def _queue(registration: Registration, *details: Any, **options: Any) -> None:
     """Put a mail to the registered person in the outbox now (see queue_for_registration)."""
     queue_for_registration(
-        Recipient(registration.id, registration.email, registration.language),
-        registration.event.title,
-        kind,
-        subject,
-        template,
-        with_calendar=with_calendar,
-        manage_token=manage_token,
-        **extra,
+        Recipient.of(registration), registration.event.title, *details, **options
     )
 
 
@@ -146,6 +130,11 @@ class Recipient:
     registration_id: int
     email: str
     language: str
+
+    @classmethod
+    def of(cls, registration: Registration) -> Recipient:
+        """Return the recipient of a loaded registration's mails."""
+        return cls(registration.id, registration.email, registration.language)
 
 
 def queue_for_registration(
@@ -378,7 +367,7 @@ def manage_link(
 ) -> None:
     """Send a fresh private link to a registered address (asked for, or used to register again)."""
     manage_link_to(
-        Recipient(registration.id, registration.email, registration.language),
+        Recipient.of(registration),
         registration.event.title,
         manage_token,
         registered_again=registered_again,

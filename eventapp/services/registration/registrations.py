@@ -561,7 +561,7 @@ def send_manage_link(registration: Registration, *, registered_again: bool = Fal
     mail says so instead of "you asked for your link".
     """
     renew_manage_link(
-        notices.Recipient(registration.id, registration.email, registration.language),
+        notices.Recipient.of(registration),
         registration.event.title,
         registration.calendar_token is None,
         registered_again=registered_again,
