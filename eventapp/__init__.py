@@ -12,6 +12,7 @@ from flask_login import AnonymousUserMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventapp import config as settings
+from eventapp import page_lane
 from eventapp.extensions import (
     babel,
     csrf,
@@ -38,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    page_lane.install(app)
     trust_proxies(app)
     register_logging(app)
     register_url_converters(app)

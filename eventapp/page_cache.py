@@ -22,6 +22,7 @@ from flask import Response, current_app, g, request, session
 from flask_login import current_user
 from werkzeug.http import quote_etag
 
+from eventapp import page_lane
 from eventapp.security_headers import csp_nonce
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ def forget_all() -> None:
     """Drop every kept page (tests; a fresh start)."""
     with _lock:
         _kept.clear()
+    page_lane.forget_all()  # and the whole answers kept from them
 
 
 def shareable() -> bool:
@@ -92,6 +94,7 @@ def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
     fresh, kept = _shared(_full_key(key), key, render)
     if kept.etag is None:
         return Response(fresh if fresh is not None else kept.filled(), mimetype="text/html")
+    page_lane.allow_replay()  # the same for every visitor without cookies
     response = Response(kept.encoded, mimetype="text/html", headers=kept.headers)
     environ = request.environ
     if any(name in environ for name in CONDITIONS):

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta
 from werkzeug.http import http_date, quote_etag
 
-from eventapp import page_cache, urls
+from eventapp import page_cache, page_lane, urls
 from eventapp.extensions import db
 from eventapp.languages import visitor_language
 from eventapp.models import Activity, Event, OrganiserRole
@@ -66,10 +66,14 @@ def conditional(
     ]
     if is_not_modified(etag, last_modified):
         return Response(status=304, headers=headers)
-    # A public feed is the same for everyone with this ETag: build it once per version.
+    # A public feed is the same for everyone with this ETag who asks at this address (its
+    # links name the address): build it once per version and address.
     shared = cache_control == PUBLIC_CACHE
     database = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    body = page_cache.remember(("feed", database, etag), build) if shared else build()
+    key = ("feed", database, urls.site_url(), etag)
+    body = page_cache.remember(key, build) if shared else build()
+    if shared:
+        page_lane.allow_replay()
     headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
     return Response(body, content_type=mimetype, headers=headers)
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from eventapp import page_lane
 from eventapp.extensions import db
 from eventapp.models import Activity, ActivityKind, ActivityPerson, Event
 from eventapp.prebuilt import PrebuiltRead
@@ -184,8 +185,19 @@ _OWN_INDEX = {column.key: index for index, column in enumerate(_OWN)}
 
 
 def published_event_stamp(slug: str) -> EventStamp | None:
-    """Return the stamp of the published event with this slug, in one query (None: none)."""
-    row = _STAMP_READ.first(db.engine, slug=slug)
+    """Return the stamp of the published event with this slug, in one query (None: none).
+
+    When the page lane read it for this request already, that stamp is taken (page_lane.py).
+    """
+    lent = page_lane.lent_stamp(slug)
+    if lent is not None:
+        return lent
+    return published_event_stamp_in(db.engine, slug)
+
+
+def published_event_stamp_in(engine: sa.Engine, slug: str) -> EventStamp | None:
+    """Return the stamp of the published event with this slug, read through this engine."""
+    row = _STAMP_READ.first(engine, slug=slug)
     if row is None:
         return None
     return event_stamp(row)
