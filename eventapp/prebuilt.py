@@ -12,6 +12,7 @@ SQLAlchemy's, and listeners of the engine's before_cursor_execute event see the 
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -97,6 +98,9 @@ class PrebuiltRead:
             if dialect.name == "postgresql" and not driver.autocommit:
                 driver.autocommit = switched = True
             cursor = connection.cursor()
+            if engine.logger.isEnabledFor(logging.INFO):  # SQL logging shows it as any other
+                engine.logger.info("%s", compiled.sql)
+                engine.logger.info("[prebuilt] %r", parameters)
             if engine.dispatch.before_cursor_execute:
                 for listener in engine.dispatch.before_cursor_execute:
                     listener(None, cursor, compiled.sql, parameters, None, False)

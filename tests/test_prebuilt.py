@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -110,3 +111,16 @@ def test_prebuilt_read_gives_a_connection_in_autocommit_mode_back_as_it_was(
         assert db.session.scalar(sa.select(Event.title)) == "Sofort gespeichert"
     finally:
         engine.dispose()
+
+
+def test_sql_logging_shows_prebuilt_reads(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with app.app_context():
+        fill(app)
+        db.session.commit()
+        engine = db.engine
+    read = PrebuiltRead(EVENT_AND_TOTALS)
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        assert read.first(engine, slug="testtag") is not None
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("FROM event" in line for line in logged)
+    assert any("[prebuilt]" in line and "testtag" in line for line in logged)
