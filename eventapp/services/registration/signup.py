@@ -34,6 +34,7 @@ from eventapp.timezones import utcnow
 _REGISTRATION = Registration.__table__
 _ENROLMENT = Enrolment.__table__
 _ACTIVITY = Activity.__table__
+_EVENT = Event.__table__
 
 # The wanted activities among those offered for enrolment, with what the choice check reads.
 _OFFERED = (
@@ -52,6 +53,19 @@ _BY_EMAIL = sa.select(
 ).where(
     _REGISTRATION.c.event_id == sa.bindparam("event_id"),
     _REGISTRATION.c.email == sa.bindparam("email"),
+)
+# The same with the day's limit as take_day_place reads it, for a day without a limit as
+# loaded: one statement where there would be two.
+_BY_EMAIL_AND_DAY_LIMIT = waitlist.with_day_limit(
+    sa.select(*_BY_EMAIL.selected_columns).select_from(
+        _EVENT.outerjoin(
+            _REGISTRATION,
+            sa.and_(
+                _REGISTRATION.c.event_id == _EVENT.c.id,
+                _REGISTRATION.c.email == sa.bindparam("email"),
+            ),
+        )
+    )
 )
 _INSERT_REGISTRATION = sa.insert(_REGISTRATION)
 _INSERT_ENROLMENT = sa.insert(_ENROLMENT)
@@ -82,9 +96,10 @@ def register_or_send_link(
         offered = {row.id: row for row in rows}
     chosen = registrations.checked_choice(offered, wanted)
     email = person.email.strip().lower()
-    known = connection.execute(_BY_EMAIL, {"event_id": event.id, "email": email}).first()
-    # Checked before the address is refused, so a registered address meets the same errors.
+    # Checked before the address is refused, so a registered address meets the same errors;
+    # and before the event's row is locked, in the order of every registration's locks.
     registrations.check_network_limit(event, person.network_id, None)
+    known, limited = _registered_and_day_limit(connection, event, email)
     if known is not None and known.status != RegistrationStatus.CANCELLED:
         registrations.renew_manage_link(
             notices.Recipient(known.id, email, known.language),
@@ -97,7 +112,7 @@ def register_or_send_link(
         registrations.register(session.get(Event, event.id), person, [a.id for a in chosen])
         return
 
-    seated = waitlist.take_day_place(event)
+    seated = waitlist.take_day_place(event, limited=limited)
     now = utcnow()  # after the seat UPDATE: the place in line follows the lock order
     status, over_capacity = registrations.day_status(seated, by_organiser=False)
     values: dict[str, Any] = registrations.detail_values(person, email, now) | {
@@ -127,3 +142,18 @@ def register_or_send_link(
             {"registration_id": registration_id, "activity_id": activity.id}
             | waitlist.seat_values(seated, over_capacity=False, now=utcnow()),
         )
+
+
+def _registered_and_day_limit(
+    connection: sa.Connection, event: EventStamp, email: str
+) -> tuple[sa.Row[Any] | None, bool]:
+    """Return the event's registration of the address (None: none) and whether the day is limited.
+
+    A day without a limit as loaded has its limit read again under the event's lock, along
+    with the address, as waitlist.take_day_place would read it on its own.
+    """
+    values = {"event_id": event.id, "email": email}
+    if event.capacity is not None:
+        return connection.execute(_BY_EMAIL, values).first(), True
+    row = connection.execute(_BY_EMAIL_AND_DAY_LIMIT, values).one()
+    return (row if row.id is not None else None), row.capacity is not None

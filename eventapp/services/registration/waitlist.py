@@ -84,15 +84,20 @@ def set_seat_limit(model: SeatCounter, row_id: int, capacity: int | None) -> boo
     return result.rowcount == 1
 
 
-def take_day_place(event: Event | EventStamp) -> bool:
+def take_day_place(event: Event | EventStamp, *, limited: bool | None = None) -> bool:
     """Take a place for the day; False when the event's overall limit is reached.
 
     With a limit, one conditional UPDATE raises the event's counter (its row lock queues the
     writers). Without one nothing is counted: a shared lock on the event's row (PostgreSQL;
     SQLite runs one writer at a time anyway) only keeps an organiser from setting a limit
     until this transaction ends, so registrations for an unlimited day do not queue.
+
+    limited: whether the day has a limit, when this transaction read it already along with
+    other things (with_day_limit); None reads it here.
     """
-    return claim_seat(Event, event.id) if _day_is_limited(event) else True
+    if limited is None:
+        limited = _day_is_limited(event)
+    return claim_seat(Event, event.id) if limited else True
 
 
 def give_back_day_place(event: Event) -> None:
@@ -113,11 +118,22 @@ def _day_is_limited(event: Event | EventStamp) -> bool:
     return limit is not None
 
 
-_DAY_LIMIT = (
-    sa.select(Event.__table__.c.capacity)
-    .where(Event.__table__.c.id == sa.bindparam("event_id"))
-    .with_for_update(read=True)
-)
+def with_day_limit(query: sa.Select[Any]) -> sa.Select[Any]:
+    """Add the day's limit of the event "event_id" to a query, read as take_day_place reads it.
+
+    The limit comes as the last column, read as committed under a shared lock on the event's
+    row held until commit; whether there is one goes to take_day_place(limited=...). The
+    lock is the event's row only: a query may join rows that stay unlocked.
+    """
+    table = Event.__table__
+    return (
+        query.add_columns(table.c.capacity)
+        .where(table.c.id == sa.bindparam("event_id"))
+        .with_for_update(read=True, of=table)
+    )
+
+
+_DAY_LIMIT = with_day_limit(sa.select().select_from(Event.__table__))
 
 
 def set_day_limit(event: Event, capacity: int | None) -> tuple[bool, int]:
