@@ -202,7 +202,8 @@ def install_postgresql_hooks(engine: Engine) -> None:
         if connection is None:  # a prebuilt read (eventapp/prebuilt.py): one SELECT, autocommit
             return
         pooled = connection.connection
-        if _READING in pooled.info and not is_plain_read(context):
+        # A prebuilt statement in a transaction (no context) counts as a write.
+        if _READING in pooled.info and (context is None or not is_plain_read(context)):
             del pooled.info[_READING]
             pooled.dbapi_connection.autocommit = False  # psycopg sends BEGIN before it
 

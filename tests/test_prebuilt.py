@@ -1,4 +1,5 @@
-"""Prebuilt reads: the ORM's values from one plain statement, no transaction left behind."""
+"""Prebuilt statements: the ORM's values from one plain statement, no transaction left behind
+(reads), or in the caller's transaction (statements)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from eventapp.database import read_only
 from eventapp.extensions import db
-from eventapp.models import Activity, Event
-from eventapp.prebuilt import PrebuiltRead
+from eventapp.models import Activity, Event, Registration, RegistrationStatus
+from eventapp.prebuilt import PrebuiltRead, PrebuiltStatement
 from eventapp.services.programme.published import published_event_stamp
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event, make_room
@@ -124,3 +126,106 @@ def test_sql_logging_shows_prebuilt_reads(app: Flask, caplog: pytest.LogCaptureF
     logged = [record.getMessage() for record in caplog.records]
     assert any("FROM event" in line for line in logged)
     assert any("[prebuilt]" in line and "testtag" in line for line in logged)
+
+
+REGISTRATION = Registration.__table__
+ADD_REGISTRATION = sa.insert(REGISTRATION).returning(REGISTRATION.c.id)
+# Take one seat of an activity while one is free (the literal 1 travels with the statement).
+TAKE_SEAT = (
+    sa.update(Activity.__table__)
+    .where(Activity.id == sa.bindparam("row_id"), Activity.seats_taken < Activity.capacity)
+    .values(seats_taken=Activity.seats_taken + 1)
+)
+
+
+def registration_values(event_id: int, email: str) -> dict[str, Any]:
+    """Return the columns a registration needs; the others take their defaults."""
+    return {
+        "event_id": event_id,
+        "email": email,
+        "first_name": "Erika",
+        "last_name": "Mustermann",
+        "privacy_consent_version": "2026-01",
+        "privacy_consent_at": utcnow(),
+        "token_hash": email,
+        "calendar_token_hash": email,
+        "checkin_code": email[:12],
+        "status": RegistrationStatus.WAITLISTED,
+    }
+
+
+def test_prebuilt_statement_writes_what_sqlalchemy_writes(ctx: Flask) -> None:
+    fill(ctx)
+    event_id = db.session.scalar(sa.select(Event.id))
+    added = PrebuiltStatement(ADD_REGISTRATION)
+    mine = added.run(db.session.connection(), **registration_values(event_id, "a@example.org"))
+    theirs = db.session.execute(
+        ADD_REGISTRATION, registration_values(event_id, "b@example.org")
+    ).scalar_one()
+    db.session.commit()
+    assert mine.rowcount == 1 and isinstance(mine.value(), int)
+    rows = {
+        r.email: r for r in db.session.scalars(sa.select(Registration).order_by(Registration.id))
+    }
+    ours, reference = rows["a@example.org"], rows["b@example.org"]
+    assert (ours.id, reference.id) == (mine.value(), theirs)
+    own = {"id", "email", "token_hash", "calendar_token_hash", "checkin_code"}
+    moments = {"privacy_consent_at", "created_at", "updated_at"}
+    for column in REGISTRATION.columns:
+        if column.key not in own | moments:
+            assert getattr(ours, column.key) == getattr(reference, column.key), column.key
+    assert ours.status == RegistrationStatus.WAITLISTED and ours.language == "de"
+    assert ours.created_at is not None and ours.created_at.tzinfo is not None
+
+
+def test_prebuilt_statement_counts_changed_rows_and_keeps_its_own_values(ctx: Flask) -> None:
+    event = make_event()
+    seats = make_activity(event, "Zwei Plätze", capacity=2).id
+    db.session.commit()
+    take = PrebuiltStatement(TAKE_SEAT)
+    taken = [take.run(db.session.connection(), row_id=seats).rowcount for _ in range(3)]
+    db.session.commit()
+    assert taken == [1, 1, 0]
+    assert db.session.scalar(sa.select(Activity.seats_taken).where(Activity.id == seats)) == 2
+
+
+def test_prebuilt_statement_runs_in_the_callers_transaction(ctx: Flask) -> None:
+    fill(ctx)
+    event_id = db.session.scalar(sa.select(Event.id))
+    db.session.commit()
+    added = PrebuiltStatement(ADD_REGISTRATION)
+    with count_statements(ctx) as statements:
+        added.run(db.session.connection(), **registration_values(event_id, "a@example.org"))
+    assert any(s.lstrip().startswith("INSERT INTO registration") for s in statements)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
+    db.session.rollback()
+    # A reading unit of work (PostgreSQL: autocommit) opens its transaction before the write.
+    with read_only():
+        added.run(db.session.connection(), **registration_values(event_id, "b@example.org"))
+        db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
+
+
+def test_prebuilt_statement_errors_arrive_as_sqlalchemy_errors(ctx: Flask) -> None:
+    fill(ctx)
+    event_id = db.session.scalar(sa.select(Event.id))
+    added = PrebuiltStatement(ADD_REGISTRATION)
+    added.run(db.session.connection(), **registration_values(event_id, "a@example.org"))
+    db.session.commit()
+    with pytest.raises(sa.exc.IntegrityError):
+        added.run(db.session.connection(), **registration_values(event_id, "a@example.org"))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 1
+
+
+def test_prebuilt_statement_takes_exactly_its_parameters(ctx: Flask) -> None:
+    take = PrebuiltStatement(TAKE_SEAT)
+    with pytest.raises(TypeError):
+        take.run(db.session.connection())
+    with pytest.raises(TypeError):
+        take.run(db.session.connection(), row_id=1, other=2)
+    db.session.rollback()
+    expanding = sa.select(Event.id).where(Event.id.in_(sa.bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError):
+        PrebuiltStatement(expanding).compiled_for(db.engine.dialect, frozenset({"ids"}))

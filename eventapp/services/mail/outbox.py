@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from eventapp.database import read_only
 from eventapp.extensions import db
 from eventapp.models import Activity, MailStatus, OutboxMail, Registration
+from eventapp.prebuilt import PrebuiltStatement
 from eventapp.queueing import after_commit, enqueue
 from eventapp.services import DomainError
 from eventapp.services.mail import mime
@@ -101,13 +102,13 @@ def queue_for_rendering(
     values["campaign_id"] = campaign_id
     if not_before is not None:
         values["next_attempt_at"] = not_before
-    mail_id = int(db.session.connection().execute(_INSERT, values).inserted_primary_key[0])
+    mail_id = int(_INSERT.run(db.session.connection(), **values).value())
     after_commit("deliver_mail", mail_id)
     return mail_id
 
 
 # One outbox row with every column given (a statement compiled once for all of them).
-_INSERT = sa.insert(_OUTBOX)
+_INSERT = PrebuiltStatement(sa.insert(_OUTBOX).returning(_OUTBOX.c.id))
 
 
 def _row(

@@ -14,13 +14,14 @@ registrations.register(), which revives its row; that is rare.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from eventapp.extensions import db
 from eventapp.models import Activity, Enrolment, Event, Registration, RegistrationStatus
+from eventapp.prebuilt import PrebuiltStatement
 from eventapp.services import DomainError
 from eventapp.services.mail import registration_mail as notices
 from eventapp.services.programme.published import (
@@ -45,7 +46,7 @@ _OFFERED = (
     .where(_ACTIVITY.c.id.in_(sa.bindparam("ids", expanding=True)))
 )
 # The event's registration of an address, if any (any status).
-_BY_EMAIL = sa.select(
+_BY_EMAIL_QUERY = sa.select(
     _REGISTRATION.c.id,
     _REGISTRATION.c.status,
     _REGISTRATION.c.language,
@@ -56,8 +57,8 @@ _BY_EMAIL = sa.select(
 )
 # The same with the day's limit as take_day_place reads it, for a day without a limit as
 # loaded: one statement where there would be two.
-_BY_EMAIL_AND_DAY_LIMIT = waitlist.with_day_limit(
-    sa.select(*_BY_EMAIL.selected_columns).select_from(
+_BY_EMAIL_AND_DAY_LIMIT_QUERY = waitlist.with_day_limit(
+    sa.select(*_BY_EMAIL_QUERY.selected_columns).select_from(
         _EVENT.outerjoin(
             _REGISTRATION,
             sa.and_(
@@ -67,8 +68,19 @@ _BY_EMAIL_AND_DAY_LIMIT = waitlist.with_day_limit(
         )
     )
 )
-_INSERT_REGISTRATION = sa.insert(_REGISTRATION)
-_INSERT_ENROLMENT = sa.insert(_ENROLMENT)
+_BY_EMAIL = PrebuiltStatement(_BY_EMAIL_QUERY)
+_BY_EMAIL_AND_DAY_LIMIT = PrebuiltStatement(_BY_EMAIL_AND_DAY_LIMIT_QUERY)
+_INSERT_REGISTRATION = PrebuiltStatement(sa.insert(_REGISTRATION).returning(_REGISTRATION.c.id))
+_INSERT_ENROLMENT = PrebuiltStatement(sa.insert(_ENROLMENT))
+
+
+class Known(NamedTuple):
+    """What the form's registration reads of an address registered before."""
+
+    id: int
+    status: RegistrationStatus
+    language: str
+    calendar_token: str | None
 
 
 def register_or_send_link(
@@ -127,7 +139,7 @@ def register_or_send_link(
         "status": status,
         "over_capacity": over_capacity,
     }
-    registration_id = int(connection.execute(_INSERT_REGISTRATION, values).inserted_primary_key[0])
+    registration_id = int(_INSERT_REGISTRATION.run(connection, **values).value())
     # The mail is rendered after commit, from what the transaction stored.
     notices.confirmation_to(
         notices.Recipient(registration_id, email, person.language), event.title, manage_token
@@ -137,23 +149,27 @@ def register_or_send_link(
         seated = status == RegistrationStatus.CONFIRMED and waitlist.claim_seat(
             Activity, activity.id
         )
-        connection.execute(
-            _INSERT_ENROLMENT,
-            {"registration_id": registration_id, "activity_id": activity.id}
-            | waitlist.seat_values(seated, over_capacity=False, now=utcnow()),
+        _INSERT_ENROLMENT.run(
+            connection,
+            registration_id=registration_id,
+            activity_id=activity.id,
+            **waitlist.seat_values(seated, over_capacity=False, now=utcnow()),
         )
 
 
 def _registered_and_day_limit(
     connection: sa.Connection, event: EventStamp, email: str
-) -> tuple[sa.Row[Any] | None, bool]:
+) -> tuple[Known | None, bool]:
     """Return the event's registration of the address (None: none) and whether the day is limited.
 
     A day without a limit as loaded has its limit read again under the event's lock, along
     with the address, as waitlist.take_day_place would read it on its own.
     """
-    values = {"event_id": event.id, "email": email}
     if event.capacity is not None:
-        return connection.execute(_BY_EMAIL, values).first(), True
-    row = connection.execute(_BY_EMAIL_AND_DAY_LIMIT, values).one()
-    return (row if row.id is not None else None), row.capacity is not None
+        row = _BY_EMAIL.run(connection, event_id=event.id, email=email).first
+        return (None if row is None else Known(*row)), True
+    row = _BY_EMAIL_AND_DAY_LIMIT.run(connection, event_id=event.id, email=email).first
+    if row is None:
+        raise sa.exc.NoResultFound("the event is gone")
+    *registered, limit = row
+    return (None if registered[0] is None else Known(*registered)), limit is not None

@@ -18,6 +18,7 @@ from eventapp.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.prebuilt import PrebuiltStatement
 from eventapp.services.programme.published import EventStamp
 from eventapp.timezones import utcnow
 
@@ -51,14 +52,14 @@ def _claim_statement(model: SeatCounter) -> sa.Update:
 
 
 # Built once: taking a seat is the statement every registration runs.
-_CLAIM = {model: _claim_statement(model) for model in (Activity, Event)}
+_CLAIM = {model: PrebuiltStatement(_claim_statement(model)) for model in (Activity, Event)}
 
 
 def claim_seat(model: SeatCounter, row_id: int) -> bool:
     """Take one seat if one is free; the UPDATE's row lock makes this safe under concurrency."""
-    result = db.session.connection().execute(_CLAIM[model], {"row_id": row_id})
+    claimed = _CLAIM[model].run(db.session.connection(), row_id=row_id).rowcount == 1
     _expire(model, row_id)
-    return result.rowcount == 1
+    return claimed
 
 
 def release_seat(model: SeatCounter, row_id: int) -> None:
