@@ -33,13 +33,15 @@ log = logging.getLogger(__name__)
 # The outbox table: its hot statements are written in Core, without the ORM's bookkeeping.
 _OUTBOX = OutboxMail.__table__
 # Set the columns named by the parameters of one mail (mail_id).
-_SET_BY_ID = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("mail_id"))
+_SET_BY_ID = PrebuiltStatement(sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("mail_id")))
 # Mark a mail as being handed to the server, if this worker's lease on it still holds.
-_MARK = sa.update(_OUTBOX).where(
-    _OUTBOX.c.id == sa.bindparam("mail_id"),
-    _OUTBOX.c.status == MailStatus.PENDING,
-    _OUTBOX.c.delivery_started_at.is_(None),
-    _OUTBOX.c.next_attempt_at == sa.bindparam("leased_until"),
+_MARK = PrebuiltStatement(
+    sa.update(_OUTBOX).where(
+        _OUTBOX.c.id == sa.bindparam("mail_id"),
+        _OUTBOX.c.status == MailStatus.PENDING,
+        _OUTBOX.c.delivery_started_at.is_(None),
+        _OUTBOX.c.next_attempt_at == sa.bindparam("leased_until"),
+    )
 )
 
 
@@ -487,10 +489,10 @@ def _record(
         if outcome:
             values = dict(outcome)
             values["mail_id"] = values.pop("id")
-            connection.execute(_SET_BY_ID, values)
+            _SET_BY_ID.run(connection, **values)
         if following is not None:
             parameters = {**mark, "mail_id": following.id, "leased_until": following.leased_until}
-            marked = connection.execute(_MARK, parameters).rowcount == 1
+            marked = _MARK.run(connection, **parameters).rowcount == 1
     if outcome and outcome["status"] != MailStatus.SENT:
         taken_here().forget(outcome["id"])
         if outcome["status"] == MailStatus.PENDING:
