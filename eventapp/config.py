@@ -91,6 +91,9 @@ DEFAULTS: dict[str, Any] = {
     "TASK_QUEUE_IMMEDIATE": False,
     # Tasks one worker runs at the same time (threads): a long print job does not hold up mail.
     "WORKER_THREADS": 3,
+    # CPU priority the worker lowers itself to (nice, 0-19; 0 leaves it as started): in a rush
+    # the web requests come first and the mails follow as soon as a core is free.
+    "WORKER_NICE": 10,
     # Processes that render badge sheets in parallel.
     "PRINT_PROCESSES": 2,
     # Days a finished print job's PDF is kept for download.
@@ -113,6 +116,7 @@ INT_KEYS = {
     "MAIL_ROUND_WAIT_MS",
     "MAIL_CAMPAIGN_MAILS_PER_MINUTE",
     "WORKER_THREADS",
+    "WORKER_NICE",
     "PRINT_FILE_DAYS",
     "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES",

@@ -236,6 +236,31 @@ def test_moved_workshop_notice_mails_leave_within_30_seconds(
     assert notices
     page = staff_client.get(f"/organisation/veranstaltungen/{ids['event']}/aenderungsmitteilungen")
     assert "5 Sekunden" in page.text
+    # The worker gave the web requests precedence (WORKER_NICE, 10 by default).
+    assert worker.process is not None
+    assert niceness(worker.process.pid) >= 10
+
+
+def niceness(pid: int) -> int:
+    """Return a process's nice value (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+@pytest.mark.parametrize(("started", "setting", "expected"), [(0, 10, 10), (5, 3, 5), (0, 0, 0)])
+def test_worker_lowers_its_priority_but_never_raises_it(
+    started: int, setting: int, expected: int
+) -> None:
+    code = f"from eventapp.cli.worker import lower_priority; print(lower_priority({setting}))"
+    run = subprocess.run(
+        ["nice", "-n", str(started), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    base = os.nice(0)  # the suite may itself run under nice
+    assert int(run.stdout) == max(min(base + started, 19), min(expected, 19))
 
 
 def test_link_sent_on_a_second_registration_is_delivered_by_the_worker(
