@@ -72,17 +72,6 @@ def page(key: Hashable, render: Callable[[], str]) -> str:
     return fresh if fresh is not None else kept.filled()
 
 
-# Request headers that may make an answer conditional (304, 412) or partial.
-CONDITIONS = (
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_IF_RANGE",
-    "HTTP_RANGE",
-)
-
-
 def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
     """Answer with the kept page and an ETag of its version; 304 when the visitor has it.
 
@@ -97,7 +86,7 @@ def conditional_page(key: Hashable, render: Callable[[], str]) -> Response:
     page_lane.allow_replay()  # the same for every visitor without cookies
     response = Response(kept.encoded, mimetype="text/html", headers=kept.headers)
     environ = request.environ
-    if any(name in environ for name in CONDITIONS):
+    if any(name in environ for name in page_lane.CONDITIONS):
         response.make_conditional(request)
     return response
 

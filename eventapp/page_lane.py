@@ -35,11 +35,8 @@ if TYPE_CHECKING:
 
 # The addresses the lane serves: /<slug>/, /<slug>/programm/<id>, /<slug>/programm.ics.
 ADDRESS = re.compile(r"/([a-z0-9][a-z0-9-]{0,199})/(?:programm/[0-9]{1,9}|programm\.ics)?\Z")
-# Request headers that make the app's answer depend on the visitor (session, login, language
-# choice), make it conditional (304, 412) or partial.
-PERSONAL = (
-    "HTTP_COOKIE",
-    "HTTP_AUTHORIZATION",
+# Request headers that may make an answer conditional (304, 412) or partial.
+CONDITIONS = (
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MATCH",
     "HTTP_IF_MODIFIED_SINCE",
@@ -47,6 +44,8 @@ PERSONAL = (
     "HTTP_IF_RANGE",
     "HTTP_RANGE",
 )
+# ... and those that make it depend on the visitor (session, login, language choice).
+PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", *CONDITIONS)
 LENT = "eventapp.lane.stamp"  # environ: (slug, stamp) read by the lane for the view
 REPLAYABLE = "eventapp.lane.replayable"  # environ: set by a view whose answer may be kept
 LIMIT = 256  # answers kept per app: page kinds × events × a few versions

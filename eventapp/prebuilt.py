@@ -52,12 +52,7 @@ class _Compiled:
 
     def row(self, raw: Row) -> Row:
         """Turn a driver's row into Python values as the ORM would."""
-        values = list(raw)
-        for index, process in self.result_processors:
-            value = values[index]
-            if value is not None:
-                values[index] = process(value)
-        return tuple(values)
+        return _processed(self.result_processors, raw)
 
 
 class PrebuiltRead:
@@ -101,26 +96,13 @@ class PrebuiltRead:
             if dialect.name == "postgresql" and not driver.autocommit:
                 driver.autocommit = switched = True
             cursor = connection.cursor()
-            if engine.logger.isEnabledFor(logging.INFO):  # SQL logging shows it as any other
-                engine.logger.info("%s", compiled.sql)
-                engine.logger.info("[prebuilt] %r", parameters)
-            if engine.dispatch.before_cursor_execute:
-                for listener in engine.dispatch.before_cursor_execute:
-                    listener(None, cursor, compiled.sql, parameters, None, False)
+            _announce(engine, None, cursor, compiled.sql, parameters)
             cursor.execute(compiled.sql, parameters)
             raw_rows = [cursor.fetchone()] if first_only else cursor.fetchall()
             return [compiled.row(raw) for raw in raw_rows if raw is not None]
         except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(
-                compiled.sql,
-                parameters,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=dialect,
+            raise _driver_error(
+                error, dialect, compiled.sql, parameters, connection, cursor
             ) from error
         finally:
             _give_back(connection, cursor, switched)
@@ -234,22 +216,16 @@ class PrebuiltStatement:
         cursor = None
         try:
             cursor = dbapi_connection.cursor()
-            for listener in connection.dispatch.before_cursor_execute:
-                listener(connection, cursor, compiled.sql, parameters, None, False)
+            _announce(connection.engine, connection, cursor, compiled.sql, parameters)
             cursor.execute(compiled.sql, parameters)
             first = cursor.fetchone() if compiled.returns else None
-            return Outcome(cursor.rowcount, None if first is None else _processed(compiled, first))
+            return Outcome(
+                cursor.rowcount,
+                None if first is None else _processed(compiled.result_processors, first),
+            )
         except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(
-                compiled.sql,
-                parameters,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=dialect,
+            raise _driver_error(
+                error, dialect, compiled.sql, parameters, connection, cursor
             ) from error
         finally:
             if cursor is not None:
@@ -266,13 +242,50 @@ class PrebuiltStatement:
         return compiled
 
 
-def _processed(compiled: _CompiledStatement, raw: Row) -> Row:
-    """Turn a driver's row into Python values as SQLAlchemy would."""
+def _processed(processors: tuple[tuple[int, Callable[[Any], Any]], ...], raw: Row) -> Row:
+    """Turn a driver's row into Python values as SQLAlchemy would (processors by column)."""
     values = list(raw)
-    for index, process in compiled.result_processors:
+    for index, process in processors:
         if values[index] is not None:
             values[index] = process(values[index])
     return tuple(values)
+
+
+def _announce(
+    engine: Engine, connection: sa.Connection | None, cursor: Any, sql: str, parameters: Any
+) -> None:
+    """Show the statement to SQL logging and to the engine's before_cursor_execute listeners."""
+    if engine.logger.isEnabledFor(logging.INFO):
+        engine.logger.info("%s", sql)
+        engine.logger.info("[prebuilt] %r", parameters)
+    for listener in engine.dispatch.before_cursor_execute:
+        listener(connection, cursor, sql, parameters, None, False)
+
+
+def _driver_error(
+    error: Exception,
+    dialect: Dialect,
+    sql: str,
+    parameters: Any,
+    connection: Any,
+    cursor: Any,
+) -> sa.exc.DBAPIError:
+    """Return the driver's error as SQLAlchemy raises it, the connection invalidated if lost.
+
+    connection is the pooled connection or the Connection the statement ran on.
+    """
+    pooled = connection.connection if isinstance(connection, sa.Connection) else connection
+    invalidated = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
+    if invalidated:
+        connection.invalidate(error)
+    return sa.exc.DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
 
 
 def _compile_statement(

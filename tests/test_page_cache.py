@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,13 +9,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from eventapp import create_app
 from eventapp.extensions import db
 from eventapp.models import Activity, Event, Network
 from eventapp.services.registration.waitlist import claim_seat, release_seat
 from eventapp.timezones import utcnow
-from tests.conftest import base_test_config
 from tests.factories import make_activity, make_event, make_room
+from tests.helpers.hosts import another_host
 from tests.helpers.participants import form_data
 from tests.helpers.statements import count_statements
 
@@ -53,13 +51,7 @@ def test_form_keeps_programme_but_shows_current_seats_and_edits_from_another_hos
     assert "ausgebucht – Warteliste" in client.get("/testtag/anmeldung").get_data(as_text=True)
 
     # A second host on the same database renames the workshop, as the programme editor does.
-    instance = tmp_path / "second"
-    instance.mkdir()
-    os.environ["EVENTAPP_INSTANCE_PATH"] = str(instance)
-    try:
-        second = create_app(base_test_config(database_url, instance))
-    finally:
-        del os.environ["EVENTAPP_INSTANCE_PATH"]
+    second = another_host(database_url, tmp_path / "second")
     with second.app_context():
         activity = db.session.get(Activity, workshop_id)
         activity.title = "Fachkräfte halten"

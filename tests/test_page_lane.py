@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,13 +11,12 @@ import sqlalchemy as sa
 from flask import Flask, request_started
 from flask.testing import FlaskClient
 
-from eventapp import create_app
 from eventapp.extensions import db
 from eventapp.models import Activity, Event
 from eventapp.services.registration.waitlist import claim_seat
 from eventapp.timezones import utcnow
-from tests.conftest import base_test_config
 from tests.factories import make_activity, make_event, make_room
+from tests.helpers.hosts import another_host
 
 
 @contextmanager
@@ -87,13 +85,7 @@ def test_seats_and_edits_show_at_once_on_every_host(
     assert "noch 4 Plätze frei" in client.get(activity_page).get_data(as_text=True)
 
     # A second host on the same database renames the workshop.
-    instance = tmp_path / "second"
-    instance.mkdir()
-    os.environ["EVENTAPP_INSTANCE_PATH"] = str(instance)
-    try:
-        second = create_app(base_test_config(database_url, instance))
-    finally:
-        del os.environ["EVENTAPP_INSTANCE_PATH"]
+    second = another_host(database_url, tmp_path / "second")
     other = second.test_client()
     assert "Fachkräfte binden" in other.get(feed).get_data(as_text=True)  # kept there too
     with second.app_context():
