@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from eventapp.services.registration.tokens import token_hash
 from eventapp.services.registration.waitlist import waitlist_position
 from eventapp.timezones import utcnow
 from tests.factories import make_activity, make_event
+from tests.helpers.concurrency import change_while_registering
 from tests.helpers.participants import person
 
 
@@ -159,32 +159,14 @@ def test_setting_a_day_limit_waits_for_a_registration_under_way(app: Flask, ctx:
     event_id = event.id
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite runs one writer at a time; PostgreSQL locks the event row")
-    registered = threading.Event()
-    finish = threading.Event()
-    failures: list[BaseException] = []
 
-    def register_slowly() -> None:
-        try:
-            with app.app_context():
-                mine = db.session.get(Event, event_id)
-                assert mine is not None
-                service.register(mine, person(1), [])
-                registered.set()
-                finish.wait(timeout=10)
-                db.session.commit()
-        except BaseException as error:  # pragma: no cover - reported below
-            failures.append(error)
-            registered.set()
+    def register() -> None:
+        mine = db.session.get(Event, event_id)
+        assert mine is not None
+        service.register(mine, person(1), [])
 
-    worker = threading.Thread(target=register_slowly)
-    worker.start()
-    assert registered.wait(timeout=10)
     # The organiser's limit waits for the registration under way, then counts it too.
-    threading.Timer(0.5, finish.set).start()
-    service.change_event_capacity(event, 2)
-    db.session.commit()
-    worker.join(timeout=10)
-    assert failures == []
+    change_while_registering(app, register, lambda: service.change_event_capacity(event, 2))
     assert (event.capacity, event.seats_taken) == (2, 2)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -15,6 +13,7 @@ from eventapp.services.programme.published import EventStamp, published_event_st
 from eventapp.services.registration import registrations as service
 from eventapp.services.registration import signup
 from tests.factories import make_event
+from tests.helpers.concurrency import change_while_registering
 from tests.helpers.participants import person
 from tests.helpers.statements import count_statements
 
@@ -72,29 +71,11 @@ def test_setting_a_day_limit_waits_for_a_signup_under_way(app: Flask, ctx: Flask
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite runs one writer at a time; PostgreSQL locks the event row")
-    registered = threading.Event()
-    finish = threading.Event()
-    failures: list[BaseException] = []
-
-    def register_slowly() -> None:
-        try:
-            with app.app_context():
-                signup.register_or_send_link(stamp(), person(1), [])
-                registered.set()
-                finish.wait(timeout=10)
-                db.session.commit()
-        except BaseException as error:  # pragma: no cover - reported below
-            failures.append(error)
-            registered.set()
-
-    worker = threading.Thread(target=register_slowly)
-    worker.start()
-    assert registered.wait(timeout=10)
-    # The organiser's limit waits for the registration under way, then counts it too.
-    threading.Timer(0.5, finish.set).start()
     event = db.session.scalar(sa.select(Event))
-    service.change_event_capacity(event, 1)
-    db.session.commit()
-    worker.join(timeout=10)
-    assert failures == []
+    # The organiser's limit waits for the registration under way, then counts it too.
+    change_while_registering(
+        app,
+        lambda: signup.register_or_send_link(stamp(), person(1), []),
+        lambda: service.change_event_capacity(event, 1),
+    )
     assert (event.capacity, event.seats_taken) == (1, 1)
