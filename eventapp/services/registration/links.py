@@ -8,7 +8,12 @@ import sqlalchemy as sa
 
 from eventapp.extensions import db
 from eventapp.models import ManageLink, Registration
-from eventapp.services.registration.tokens import calendar_token_for, new_token, token_hash
+from eventapp.services.registration.tokens import (
+    calendar_token_for,
+    new_feed_token,
+    new_token,
+    token_hash,
+)
 
 
 def holds_manage_token(registration: Registration, token: str) -> bool:
@@ -42,9 +47,8 @@ def keep_calendar_token(registration: Registration) -> None:
     is replaced: its old feed address was derived from that link and ends with it anyway.
     """
     if registration.calendar_token is None:
-        feed_token = new_token()
-        registration.calendar_token = feed_token
-        registration.calendar_token_hash = token_hash(feed_token)
+        for column, value in new_feed_token().items():
+            setattr(registration, column, value)
 
 
 def calendar_token_shown(registration: Registration, manage_token: str) -> str | None:

@@ -31,6 +31,7 @@ from eventapp.services.registration import waitlist
 from eventapp.services.registration.links import keep_calendar_token
 from eventapp.services.registration.tokens import (
     new_checkin_code,
+    new_feed_token,
     new_token,
     token_hash,
 )
@@ -590,8 +591,7 @@ def renew_manage_link(
     manage_token = new_token()
     values = {"registration_id": recipient.registration_id, "token_hash": token_hash(manage_token)}
     if needs_feed_token:
-        feed_token = new_token()
-        values |= {"calendar_token": feed_token, "calendar_token_hash": token_hash(feed_token)}
+        values |= new_feed_token()
     db.session.execute(_SET_LINKS, values)
     # The new link replaces every earlier one, Rundmail links too.
     db.session.execute(_END_FURTHER_LINKS, {"registration_id": recipient.registration_id})

@@ -29,7 +29,12 @@ from eventapp.services.programme.published import (
     enrollable_activities_of_event_query,
 )
 from eventapp.services.registration import registrations, waitlist
-from eventapp.services.registration.tokens import new_checkin_code, new_token, token_hash
+from eventapp.services.registration.tokens import (
+    new_checkin_code,
+    new_feed_token,
+    new_token,
+    token_hash,
+)
 from eventapp.timezones import utcnow
 
 _REGISTRATION = Registration.__table__
@@ -98,7 +103,7 @@ def register_or_send_link(
         raise DomainError(_("Die Anmeldung ist derzeit nicht geöffnet."))
     # Made before the first query, which (SQLite) takes the write lock for the rest.
     code = new_checkin_code()
-    manage_token, feed_token = new_token(), new_token()
+    manage_token, feed_token = new_token(), new_feed_token()
     session = db.session
     connection = session.connection()
     wanted = sorted(set(activity_ids))
@@ -131,8 +136,7 @@ def register_or_send_link(
         "event_id": event.id,
         "checkin_code": code,
         "token_hash": token_hash(manage_token),
-        "calendar_token": feed_token,
-        "calendar_token_hash": token_hash(feed_token),
+        **feed_token,
         "added_by_organiser": False,
         "cancelled_at": None,
         "queued_at": now,

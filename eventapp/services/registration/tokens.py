@@ -23,6 +23,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def new_feed_token() -> dict[str, str]:
+    """Return a fresh calendar-feed token and its hash, as the registration's columns."""
+    token = new_token()
+    return {"calendar_token": token, "calendar_token_hash": token_hash(token)}
+
+
 def calendar_token_for(manage_token: str) -> str:
     """Derive the feed token of a registration from before feed tokens were kept (one-way).
 
