@@ -145,8 +145,10 @@ def _shared(
 
 
 def _full_key(key: Hashable) -> Hashable:
-    """Add the database and the address as asked (the page's language links repeat it)."""
-    return ("page", current_app.config["SQLALCHEMY_DATABASE_URI"], request.full_path, key)
+    """Add the database and the address as asked, host included (the page's language links
+    repeat the path; its calendar links name the host)."""
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    return ("page", database, request.host_url, request.full_path, key)
 
 
 def _marked(body: str) -> str:

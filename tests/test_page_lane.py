@@ -143,3 +143,17 @@ def test_answers_are_kept_per_host_and_never_for_a_missing_page(
             assert client.get("/testtag/programm/999999").status_code == 404
             assert client.get("/keintag/").status_code == 404
     assert len(seen) == 4
+
+
+def test_pages_link_the_address_they_were_asked_at(app: Flask, client: FlaskClient) -> None:
+    event_page, activity_page, _feed = programme(app)
+    for address in (event_page, activity_page):
+        here = client.get(address, base_url="http://programm.example").get_data(as_text=True)
+        there = client.get(address, base_url="http://anderswo.example").get_data(as_text=True)
+        assert "webcal://programm.example/" in here and "anderswo.example" not in here
+        assert "webcal://anderswo.example/" in there and "programm.example" not in there
+        # A cookie sends the visit through the app's kept pages, which must tell hosts apart too.
+        client.set_cookie("probe", "1", domain="anderswo.example")
+        again = client.get(address, base_url="http://anderswo.example").get_data(as_text=True)
+        assert "webcal://anderswo.example/" in again and "programm.example" not in again
+        client.delete_cookie("probe", domain="anderswo.example")
