@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     # Proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto/-Host are believed.
     "TRUSTED_PROXIES": 0,
+    # Host names the site answers to (comma-separated; ".example.org" takes its subdomains too);
+    # any other Host header gets a 400 before a page is built. Empty: every host.
+    "TRUSTED_HOSTS": [],
     # Cookies only over HTTPS; switch on behind TLS.
     "SESSION_COOKIE_SECURE": False,
     # Session cookie is not readable from scripts.

@@ -157,3 +157,35 @@ def test_pages_link_the_address_they_were_asked_at(app: Flask, client: FlaskClie
         again = client.get(address, base_url="http://anderswo.example").get_data(as_text=True)
         assert "webcal://anderswo.example/" in again and "programm.example" not in again
         client.delete_cookie("probe", domain="anderswo.example")
+
+
+def test_only_trusted_hosts_get_pages_and_feeds(app: Flask, client: FlaskClient) -> None:
+    app.config["TRUSTED_HOSTS"] = ["programm.example", ".innovationstag.example"]
+    addresses = programme(app)
+    for address in addresses:
+        for host in ("programm.example", "www.innovationstag.example", "programm.example:8080"):
+            assert client.get(address, base_url=f"http://{host}").status_code == 200
+        for _ in range(2):  # never kept for the lane either
+            refused = client.get(address, base_url="http://boese.example")
+            assert refused.status_code == 400
+            assert "gehört nicht zu dieser Seite" in refused.get_data(as_text=True)
+            assert "boese.example" not in refused.get_data(as_text=True)
+
+
+def test_an_untrusted_host_gets_a_plain_refusal_on_every_kind_of_request(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["TRUSTED_HOSTS"] = ["programm.example"]
+    app.config["WTF_CSRF_ENABLED"] = True
+    programme(app)
+    for method, address in (
+        ("GET", "/"),
+        ("GET", "/testtag/anmeldung"),
+        ("POST", "/testtag/anmeldung"),
+        ("GET", "/organisation/"),
+        ("GET", "/api/v1/events"),
+        ("GET", "/gibt-es-nicht/nirgends"),
+    ):
+        refused = client.open(address, method=method, base_url="http://boese.example")
+        assert refused.status_code == 400, (method, address)
+        assert "gehört nicht zu dieser Seite" in refused.get_data(as_text=True)

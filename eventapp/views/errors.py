@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from eventapp.database import DatabaseBusy, is_lock_timeout, is_retryable
 from eventapp.extensions import db
@@ -59,6 +59,16 @@ def register(app: Flask) -> None:
                 "bearbeitet werden. Es wurde nichts gespeichert. Bitte senden Sie sie in einigen "
                 "Sekunden noch einmal."
             ),
+        )
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError) -> Response:
+        # A Host outside TRUSTED_HOSTS: no link can be built for it, so no page either.
+        return Response(
+            "400 – Diese Adresse gehört nicht zu dieser Seite.\n"
+            "400 – This address does not belong to this site.\n",
+            status=400,
+            mimetype="text/plain",
         )
 
     @app.errorhandler(HTTPException)
