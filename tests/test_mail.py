@@ -253,11 +253,8 @@ def test_send_mail_goes_on_in_rounds_until_nothing_is_due(
     assert result.output.startswith("sent 7,") and "still pending 0" in result.output
 
 
-@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 0}])
-def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
-    ctx: Flask, tmp_path
-) -> None:
-    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+def make_campaign() -> MailCampaign:
+    """Return a committed Rundmail of a new event (its mails go at the campaign's pace)."""
     event = make_event()
     campaign = MailCampaign(
         event_id=event.id,
@@ -268,6 +265,15 @@ def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
     )
     db.session.add(campaign)
     db.session.commit()
+    return campaign
+
+
+@pytest.mark.parametrize("app_config", [{"TASK_QUEUE_IMMEDIATE": False, "MAIL_ROUND_WAIT_MS": 0}])
+def test_a_mail_task_takes_along_other_due_mails_but_not_campaign_mails(
+    ctx: Flask, tmp_path
+) -> None:
+    ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
+    campaign = make_campaign()
     for n in range(3):  # three commits, three tasks
         queue_mail(f"p{n}@example.org", f"Anmeldung {n}", "Inhalt")
         db.session.commit()
@@ -444,16 +450,7 @@ def test_a_mail_task_takes_along_up_to_a_hundred_due_mails(ctx: Flask, tmp_path)
 )
 def test_tasks_that_come_while_a_round_waits_hand_their_mails_to_it(ctx: Flask, tmp_path) -> None:
     ctx.config["MAIL_FILE_DIR"] = str(tmp_path / "post")
-    event = make_event()
-    campaign = MailCampaign(
-        event_id=event.id,
-        created_by_email="o@example.org",
-        subject="R",
-        body="T",
-        send_key="k" * 64,
-    )
-    db.session.add(campaign)
-    db.session.commit()
+    campaign = make_campaign()
     huey = task_queue.bound().huey
     queue_mail("erste@example.org", "Eins", "Text")
     db.session.commit()
