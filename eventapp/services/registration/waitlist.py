@@ -294,22 +294,20 @@ def promote_registrations(event: Event, notify: PromotionNotice | None) -> list[
 def _ahead_in_line(
     model: type[Enrolment] | type[Registration],
     line: sa.ColumnElement[int],
+    line_key: str,
     waiting: EnrolmentStatus | RegistrationStatus,
-    place: tuple[Any, Any, Any],
+    own_key: str,
 ) -> sa.Select[tuple[int]]:
-    """Count who waits ahead of a place in its line: queued earlier, or at the same moment with
-    a lower id.
+    """Count who waits ahead in one line: queued earlier, or at the same moment with a lower id.
 
-    `place` is the place's line, queue time and id: bound parameters (one place, values at
-    execution) or the columns of an outer query (several places at once).
+    Built once; the line's id, the place's queue time and its own id come at execution.
     """
-    place_line, queued_at, place_id = place
     return sa.select(sa.func.count(model.id)).where(
-        line == place_line,
+        line == sa.bindparam(line_key),
         model.status == waiting,
         sa.or_(
-            model.queued_at < queued_at,
-            sa.and_(model.queued_at == queued_at, model.id < place_id),
+            model.queued_at < sa.bindparam("queued_at"),
+            sa.and_(model.queued_at == sa.bindparam("queued_at"), model.id < sa.bindparam(own_key)),
         ),
     )
 
@@ -345,24 +343,13 @@ def _places_in_line(
     )
 
 
-def _one_place(line_key: str, own_key: str) -> tuple[Any, Any, Any]:
-    """Return the bound parameters naming one place: its line, queue time and id."""
-    return sa.bindparam(line_key), sa.bindparam("queued_at"), sa.bindparam(own_key)
-
-
 # How many wait ahead of one enrolment (see waitlist_position). Built once, as are those below.
 _AHEAD_IN_ACTIVITY = _ahead_in_line(
-    Enrolment,
-    Enrolment.activity_id,
-    EnrolmentStatus.WAITLISTED,
-    _one_place("activity", "enrolment"),
+    Enrolment, Enrolment.activity_id, "activity", EnrolmentStatus.WAITLISTED, "enrolment"
 )
 # How many wait ahead of one registration on its event's list (see event_waitlist_position).
 _AHEAD_FOR_EVENT = _ahead_in_line(
-    Registration,
-    Registration.event_id,
-    RegistrationStatus.WAITLISTED,
-    _one_place("event", "registration"),
+    Registration, Registration.event_id, "event", RegistrationStatus.WAITLISTED, "registration"
 )
 # The places of several enrolments, and of several registrations on their events' lists.
 _PLACES_IN_ACTIVITIES = _places_in_line(Enrolment, "activity_id", EnrolmentStatus.WAITLISTED)
