@@ -54,7 +54,23 @@ class Limiter(flask_limiter.Limiter):
     ) -> None:
         if reading_is_not_limited():
             return
+        if in_middleware and not self._limits_beyond_routes():
+            # Every limit sits on a view (limiter.limit), checked by its decorator; the
+            # before-request pass would gather and weigh the limits a second time per POST.
+            return
         super()._check_request_limit(callable_name, in_middleware)
+
+    def _limits_beyond_routes(self) -> bool:
+        """Tell whether any limit applies outside a view's decorator (app, default, blueprint
+        or meta limits, or the in-memory fallback when the store is down)."""
+        manager = self.limit_manager
+        return bool(
+            manager.application_limits
+            or manager.default_limits
+            or manager._blueprint_limits
+            or self._meta_limits
+            or self._storage_dead
+        )
 
 
 class CSRFProtect(flask_wtf_csrf.CSRFProtect):

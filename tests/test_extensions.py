@@ -25,3 +25,40 @@ def test_reading_passes_a_spent_limit_that_still_stops_writing(
         assert client.get("/testtag/anmeldung").status_code == 200
         assert client.head("/testtag/").status_code == 200
     assert client.post("/testtag/anmeldung", data={}).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "REGISTER_RATE_LIMIT": "2 per minute"}]
+)
+def test_a_post_weighs_its_limits_once_and_is_still_stopped(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventapp.extensions import limiter
+
+    resolved = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def counting(*args: object, **kwargs: object) -> object:
+        resolved.append(kwargs.get("in_middleware", args[4] if len(args) > 4 else None))
+        return resolve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", counting)
+    with app.app_context():
+        make_event()
+        db.session.commit()
+    assert client.post("/testtag/anmeldung", data={}).status_code == 400
+    # Only the view's decorator looked the limits up: no app-wide limit is set.
+    assert resolved == [False]
+    assert client.post("/testtag/anmeldung", data={}).status_code == 400
+    assert client.post("/testtag/anmeldung", data={}).status_code == 429
+
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_APPLICATION": "1 per minute"}]
+)
+def test_an_app_wide_limit_is_still_checked_before_any_view(client: FlaskClient) -> None:
+    # The sign-in form has no limit of its own: only the before-request pass can stop it.
+    first = client.post("/organisation/anmelden", data={})
+    assert first.status_code != 429
+    assert client.post("/organisation/anmelden", data={}).status_code == 429
