@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -19,11 +20,23 @@ def redact(text: str) -> str:
 
 
 class RedactingLogger(Logger):
-    """Gunicorn logger whose access lines never contain private-link tokens."""
+    """Gunicorn logger whose access lines never contain private-link tokens.
 
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
+    The line is redacted once as it is written, whatever the format takes (the request line,
+    the path, the referrer, any header), rather than each of the request's and answer's
+    header values on every request.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time))
+        try:
+            line = self.cfg.access_log_format % atoms
+        except Exception:
+            self.error(traceback.format_exc())
+            return
+        self.access_log.info("%s", redact(line))
 
 
 class RedactingFilter(logging.Filter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -488,7 +489,7 @@ def test_register_lock_timeout_is_503_with_input_kept(
         assert count(Registration) == 0
 
 
-def test_manage_token_never_in_access_logs(app: Flask) -> None:
+def test_manage_token_never_in_access_logs(app: Flask, tmp_path: Path) -> None:
     import logging
     from datetime import timedelta
     from types import SimpleNamespace
@@ -511,9 +512,27 @@ def test_manage_token_never_in_access_logs(app: Flask) -> None:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_REFERER": "http://127.0.0.1/testtag/kalender/FEED456.ics",
     }
-    response = SimpleNamespace(status="200 OK", headers=[], sent=10)
-    atoms = RedactingLogger(Config()).atoms(response, [], environ, timedelta(seconds=0.01))
-    assert "GEHEIM123" not in str(atoms) and "FEED456" not in str(atoms)
+    response = SimpleNamespace(
+        status="302 FOUND", headers=[("Location", "/testtag/passwort/PW789")], sent=10
+    )
+    request = [("X-Original-URL", "/testtag/verwalten/HEADER000")]
+    access_log = tmp_path / "access.log"
+    config = Config()
+    config.set("accesslog", str(access_log))
+    # Every atom that could carry a path: the default line, the path, a request header and
+    # an answer's header.
+    config.set("access_log_format", '%(h)s "%(r)s" %(s)s "%(f)s" %(U)s %({x-original-url}i)s '
+               "%({location}o)s")  # fmt: skip
+    logger = RedactingLogger(config)
+    logger.access(response, request, environ, timedelta(seconds=0.01))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = access_log.read_text()
+    for secret in ("GEHEIM123", "FEED456", "PW789", "HEADER000"):
+        assert secret not in line
+    assert line.count("/verwalten/…") == 3 and "/kalender/…" in line and "/passwort/…" in line
+    for handler in logger.access_log.handlers:
+        handler.close()
 
 
 def test_event_and_activity_pages_show_registration(
