@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from bench import floor_app
 from bench.beside_floor import WORKSHOP, person
-from bench.web_client import FormError, fill_form
+from bench.web_client import FormError, fill_form, read_form
 from eventapp.extensions import db
 from eventapp.models import Enrolment, EnrolmentStatus, Registration
 from tests.factories import make_activity, make_event
@@ -77,3 +77,32 @@ def test_floor_app_stores_a_registration_and_confirms_it(
     forged = MultiDict([(k, v) for k, v in sent if k != "csrf_token"])
     assert client.post("/anmeldung", data=forged).status_code == 400
     assert floor_app.count_rows(database_url) == 1
+
+
+def test_the_browser_reads_a_form_as_browsers_do() -> None:
+    page = read_form(
+        """<!doctype html><html><body>
+        <form method="get" action="/suche"><input name="q" value="x"></form>
+        <label for="note">Ihre <b>Nachricht</b>:</label>
+        <form method="POST" action="/senden">
+          <input type="hidden" name="csrf_token" value="t">
+          <textarea id="note" name="note">
+Zeile</textarea>
+          <textarea name="empty">
+</textarea>
+          <select name="size"><option>  Groß  </option>
+            <option value="s" selected>Klein</option></select>
+          <input type="checkbox" name="ok" checked>
+          <input type="submit" value="Senden">
+          <input value="ohne Namen">
+        </form></body></html>"""
+    )
+    assert page.action == "/senden"
+    assert page.labels == {"note": "Ihre Nachricht:"}
+    values = {control.name: control.value for control in page.controls}
+    # The line break right after <textarea> is not part of the value (HTML's parsing rules).
+    assert values == {"csrf_token": "t", "note": "Zeile", "empty": "", "size": "", "ok": "on"}
+    size = next(control for control in page.controls if control.name == "size")
+    assert size.options == [("Groß", "Groß", False), ("s", "Klein", True)]
+    assert [c.checked for c in page.controls if c.name == "ok"] == [True]
+    assert fill_form("<form method=post><textarea name=t>\nx</textarea></form>", {}) == [("t", "x")]
