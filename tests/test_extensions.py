@@ -53,7 +53,6 @@ def test_a_post_weighs_its_limits_once_and_is_still_stopped(
     assert client.post("/testtag/anmeldung", data={}).status_code == 429
 
 
-
 @pytest.mark.parametrize(
     "app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_APPLICATION": "1 per minute"}]
 )
