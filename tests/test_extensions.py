@@ -57,7 +57,13 @@ def test_a_post_weighs_its_limits_once_and_is_still_stopped(
     "app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_APPLICATION": "1 per minute"}]
 )
 def test_an_app_wide_limit_is_still_checked_before_any_view(client: FlaskClient) -> None:
-    # The sign-in form has no limit of its own: only the before-request pass can stop it.
-    first = client.post("/organisation/anmelden", data={})
-    assert first.status_code != 429
-    assert client.post("/organisation/anmelden", data={}).status_code == 429
+    from eventapp.extensions import limiter
+
+    try:
+        # The sign-in form has no limit of its own: only the before-request pass can stop it.
+        first = client.post("/organisation/anmelden", data={})
+        assert first.status_code != 429
+        assert client.post("/organisation/anmelden", data={}).status_code == 429
+    finally:
+        # Flask-Limiter keeps an app-wide limit once set, for every app bound after this one.
+        limiter.limit_manager.set_application_limits([])
