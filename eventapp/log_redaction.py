@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -19,24 +18,27 @@ def redact(text: str) -> str:
     return SECRET_PATH.sub(r"/\1/…", text)
 
 
+class RedactedLine(logging.Filter):
+    """Access-log filter: writes the record's line out once and redacts it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
 class RedactingLogger(Logger):
     """Gunicorn logger whose access lines never contain private-link tokens.
 
     The line is redacted once as it is written, whatever the format takes (the request line,
     the path, the referrer, any header), rather than each of the request's and answer's
-    header values on every request.
+    header values on every request; gunicorn itself decides whether there is a line at all.
     """
 
-    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
-        if not self.access_log_enabled:
-            return
-        atoms = self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time))
-        try:
-            line = self.cfg.access_log_format % atoms
-        except Exception:
-            self.error(traceback.format_exc())
-            return
-        self.access_log.info("%s", redact(line))
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, RedactedLine) for f in self.access_log.filters):
+            self.access_log.addFilter(RedactedLine())
 
 
 class RedactingFilter(logging.Filter):
