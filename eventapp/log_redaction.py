@@ -37,8 +37,7 @@ class RedactingLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        if not any(isinstance(f, RedactedLine) for f in self.access_log.filters):
-            self.access_log.addFilter(RedactedLine())
+        install_filter(self.access_log, RedactedLine)
 
 
 class RedactingFilter(logging.Filter):
@@ -56,10 +55,10 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_filter(logger: logging.Logger) -> None:
+def install_filter(logger: logging.Logger, kind: type[logging.Filter] = RedactingFilter) -> None:
     """Redact tokens in everything the logger writes (once per logger)."""
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
 
 
 def install_werkzeug_filter() -> None:
