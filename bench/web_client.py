@@ -77,14 +77,10 @@ def _controls(form: Any) -> list[Control]:
             controls.append(Control("input", kind, name, ident, value, checked))
         elif element.tag == "select":
             select = Control("select", "select", name, ident, "")
-            select.options = [
-                (
-                    option.get("value", _text(option)),
-                    _text(option),
-                    option.get("selected") is not None,
-                )
-                for option in element.iter("option")
-            ]
+            for option in element.iter("option"):
+                text = _text(option)  # also the value of an option without one
+                selected = option.get("selected") is not None
+                select.options.append((option.get("value", text), text, selected))
             controls.append(select)
         else:
             text = (element.text or "").replace("\r\n", "\n")
